@@ -1,0 +1,243 @@
+#include "actors/cache_supervisor.hpp"
+
+#include <algorithm>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/key_actor.hpp"
+
+namespace corral {
+
+namespace {
+
+// Keys examined per eviction: Redis's default; close to true LRU at a fraction of the cost.
+constexpr std::size_t eviction_samples = 5;
+
+struct resident {
+  key_actor handle;
+  std::uint64_t routed = 0; // messages sent to the actor by the supervisor
+  bool idle = false;        // the actor reported it handled all `routed` messages and is quiet
+  time_point idle_since{};
+};
+
+struct supervisor_state {
+  static inline const char* name = "corral.supervisor";
+  cache_core_ptr core;
+  std::unordered_map<std::string, resident> actors;
+  std::uint64_t passivations = 0;
+  std::uint64_t evictions = 0;
+  std::mt19937_64 rng{std::random_device{}()};
+};
+
+using self_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+
+duration housekeeping_period(const cache_config& cfg) {
+  auto p = cfg.prune_interval;
+  if (cfg.idle_timeout.count() > 0)
+    p = std::min(p, cfg.idle_timeout);
+  return std::max<duration>(p, std::chrono::milliseconds(1));
+}
+
+class supervisor_logic {
+public:
+  explicit supervisor_logic(self_ptr self) : self_(self), st_(self->state) {}
+
+  /// The key's actor, spawned if needed; counts one routed message.
+  key_actor& route(const std::string& key) {
+    auto i = st_.actors.find(key);
+    if (i == st_.actors.end()) {
+      make_room();
+      auto handle = spawn_key_actor(self_, st_.core, key);
+      self_->monitor(handle);
+      i = st_.actors.emplace(key, resident{std::move(handle)}).first;
+    }
+    ++i->second.routed;
+    i->second.idle = false;
+    return i->second.handle;
+  }
+
+  void on_idle(const std::string& key, std::uint64_t processed) {
+    auto i = st_.actors.find(key);
+    // A report older than the last routed message says nothing about the actor's state now.
+    if (i == st_.actors.end() || i->second.routed != processed || i->second.idle)
+      return;
+    i->second.idle = true;
+    i->second.idle_since = st_.core->now();
+  }
+
+  void housekeep() {
+    passivate_expired_idle();
+    prune();
+    self_->delayed_send(self_, housekeeping_period(st_.core->cfg), housekeep_atom::value);
+  }
+
+  void on_down(const caf::down_msg& dm) {
+    for (auto i = st_.actors.begin(); i != st_.actors.end(); ++i) {
+      if (i->second.handle.address() == dm.source) {
+        st_.actors.erase(i);
+        return;
+      }
+    }
+  }
+
+  cache_status status() const {
+    cache_status s;
+    s.cache = st_.core->cfg.name;
+    s.entries = st_.core->table.size();
+    s.resident_actors = st_.actors.size();
+    s.busy_actors = static_cast<std::uint64_t>(std::count_if(
+      st_.actors.begin(), st_.actors.end(), [](const auto& kv) { return !kv.second.idle; }));
+    s.passivations = st_.passivations;
+    s.evictions = st_.evictions;
+    return s;
+  }
+
+  void shutdown() {
+    st_.core->closing = true;
+    for (auto& kv : st_.actors) {
+      self_->demonitor(kv.second.handle.address());
+      self_->send(kv.second.handle, shutdown_atom::value);
+    }
+    st_.actors.clear();
+    self_->quit();
+  }
+
+private:
+  void passivate(std::unordered_map<std::string, resident>::iterator i) {
+    self_->demonitor(i->second.handle.address());
+    self_->send(i->second.handle, passivate_atom::value);
+    st_.actors.erase(i);
+    ++st_.passivations;
+    st_.core->count(counter::passivations);
+  }
+
+  void passivate_expired_idle() {
+    auto timeout = st_.core->cfg.idle_timeout;
+    auto now = st_.core->now();
+    for (auto i = st_.actors.begin(); i != st_.actors.end();) {
+      auto next = std::next(i);
+      if (i->second.idle && now - i->second.idle_since >= timeout)
+        passivate(i);
+      i = next;
+    }
+  }
+
+  /// Keeps resident actors under max_resident_actors by passivating the longest-idle ones.
+  /// Busy actors are never passivated: the cap is soft when every actor is busy.
+  void make_room() {
+    auto cap = st_.core->cfg.max_resident_actors;
+    if (cap == 0 || st_.actors.size() < cap)
+      return;
+    std::vector<std::unordered_map<std::string, resident>::iterator> idle;
+    for (auto i = st_.actors.begin(); i != st_.actors.end(); ++i)
+      if (i->second.idle)
+        idle.push_back(i);
+    std::sort(idle.begin(), idle.end(),
+              [](auto a, auto b) { return a->second.idle_since < b->second.idle_since; });
+    for (auto i : idle) {
+      if (st_.actors.size() < cap)
+        break;
+      passivate(i);
+    }
+  }
+
+  bool busy(const std::string& key) const {
+    auto i = st_.actors.find(key);
+    return i != st_.actors.end() && !i->second.idle;
+  }
+
+  /// Sampled LRU toward max_entries; never touches a key whose actor is busy (load in flight).
+  void prune() {
+    auto limit = st_.core->cfg.max_entries;
+    auto& table = st_.core->table;
+    if (limit == 0)
+      return;
+    auto now = st_.core->now();
+    auto tick_now = entry_table::tick_of(now);
+    for (std::size_t size = table.size(), misses = 0; size > limit && misses < 16;) {
+      auto candidates = table.sample(eviction_samples, st_.rng);
+      const entry_table::sample_item* victim = nullptr;
+      for (auto& c : candidates) {
+        if (busy(c.key))
+          continue;
+        // Entries without a value (invalidated keys) and expired ones go first.
+        auto age = c.has_entry && c.expires_at > now ? tick_now - c.access_tick : UINT32_MAX;
+        auto best = victim == nullptr ? 0
+                    : victim->has_entry && victim->expires_at > now
+                      ? tick_now - victim->access_tick
+                      : UINT32_MAX;
+        if (victim == nullptr || age > best)
+          victim = &c;
+      }
+      if (victim == nullptr) {
+        ++misses;
+        continue;
+      }
+      if (table.evict(victim->key)) {
+        ++st_.evictions;
+        st_.core->count(counter::evictions);
+        if (victim->has_entry)
+          --size;
+      }
+    }
+  }
+
+  self_ptr self_;
+  supervisor_state& st_;
+};
+
+supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr core) {
+  self->state.core = std::move(core);
+  self->set_down_handler([self](caf::down_msg& dm) { supervisor_logic{self}.on_down(dm); });
+  self->delayed_send(self, housekeeping_period(self->state.core->cfg), housekeep_atom::value);
+  return {
+    [self](get_atom, const std::string& key) -> caf::result<std::string> {
+      auto& handle = supervisor_logic{self}.route(key);
+      return self->delegate(handle, get_atom::value, key);
+    },
+    [self](put_atom, const std::string& key, const std::string& bytes) -> caf::result<ok_atom> {
+      auto& core = *self->state.core;
+      std::string err;
+      auto e = core.ops.decode(bytes, err);
+      if (!e)
+        return make_caf_error(errc::bad_value, "cannot decode value for key '" + key + "': " + err);
+      core.table.publish(key, e, core.table.next_version());
+      core.count(counter::puts);
+      return ok_atom::value;
+    },
+    [self](invalidate_atom, const std::string& key) -> ok_atom {
+      auto& core = *self->state.core;
+      core.table.erase(key, core.table.next_version());
+      core.count(counter::invalidations);
+      return ok_atom::value;
+    },
+    [self](status_atom) -> cache_status { return supervisor_logic{self}.status(); },
+    [self](local_get_msg& msg) {
+      auto& handle = supervisor_logic{self}.route(msg.key);
+      self->send(handle, std::move(msg));
+    },
+    [self](refresh_atom, const std::string& key) {
+      auto& handle = supervisor_logic{self}.route(key);
+      self->send(handle, refresh_atom::value);
+    },
+    [self](key_idle_atom, const std::string& key, std::uint64_t processed) {
+      supervisor_logic{self}.on_idle(key, processed);
+    },
+    [self](housekeep_atom) { supervisor_logic{self}.housekeep(); },
+    [self](shutdown_atom) { supervisor_logic{self}.shutdown(); },
+  };
+}
+
+} // namespace
+
+supervisor_actor spawn_cache_supervisor(caf::actor_system& sys, const cache_core_ptr& core) {
+  auto handle = sys.spawn(supervisor_impl, core);
+  core->supervisor = handle;
+  return handle;
+}
+
+} // namespace corral

@@ -1,0 +1,343 @@
+#include "actors/key_actor.hpp"
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "runtime/epoch.hpp"
+
+namespace corral {
+
+namespace {
+
+std::string millis(duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+}
+
+/// Answers a CAF request (get_atom) through the same token path as local requesters.
+class promise_sink final : public reply_sink {
+public:
+  promise_sink(caf::typed_response_promise<std::string> p, const value_ops& ops)
+      : promise_(std::move(p)), ops_(ops) {}
+  void deliver(const outcome& o) noexcept override {
+    if (o.value == nullptr) {
+      promise_.deliver(make_caf_error(o.err.code, o.err.message));
+      return;
+    }
+    std::string bytes;
+    if (!ops_.encode(*o.value, bytes)) {
+      promise_.deliver(make_caf_error(errc::no_codec, "value type has no corral::codec"));
+      return;
+    }
+    promise_.deliver(std::move(bytes));
+  }
+
+private:
+  caf::typed_response_promise<std::string> promise_;
+  const value_ops& ops_;
+};
+
+struct waiter {
+  std::uint64_t id;
+  reply_token_ptr token;
+};
+
+struct key_state {
+  static inline const char* name = "corral.key";
+
+  cache_core_ptr core;
+  std::string key;
+  supervisor_actor parent;
+  std::vector<waiter> waiters;
+  std::uint64_t next_waiter_id = 0;
+  std::uint64_t current_load = 0; // id of the load waiters wait on; 0 = none
+  std::uint64_t next_load_id = 0;
+  std::size_t outstanding_loads = 0; // including loads abandoned after load_timeout
+  unsigned failures = 0;             // consecutive failed loads
+  time_point backoff_until{};
+  std::string last_error;
+  std::uint64_t processed = 0; // messages routed by the supervisor and handled
+  std::mt19937_64 rng{std::random_device{}()};
+};
+
+using self_ptr = key_actor::stateful_pointer<key_state>;
+
+class key_logic {
+public:
+  explicit key_logic(self_ptr self) : self_(self), st_(self->state), cfg_(st_.core->cfg) {}
+
+  /// A request from the supervisor: answer it now or park it.
+  void on_get(reply_token_ptr token, time_point deadline) {
+    ++st_.processed;
+    auto now = st_.core->now();
+    detail::epoch_guard guard;
+    const entry* e = st_.core->table.find_exact(st_.key);
+    if (e != nullptr && e->fresh_at(now)) {
+      answer_current(*token, e);
+      return;
+    }
+    if (stale_usable(e, now, cfg_.stale_while_revalidate)) {
+      st_.core->count(counter::stale_hits);
+      token->deliver(outcome::of(e, true));
+      start_load();
+      return;
+    }
+    if (now < st_.backoff_until) {
+      fail_or_stale(*token, e, now, errc::load_failed,
+                    "key '" + st_.key + "' is backing off after a failed load: " + st_.last_error);
+      return;
+    }
+    if (!st_.core->loader) {
+      st_.core->count(counter::errors);
+      token->deliver(outcome::failed(errc::no_loader, "cache '" + cfg_.name +
+                                                          "' has no loader and key '" + st_.key +
+                                                          "' is absent"));
+      return;
+    }
+    if (deadline <= now) {
+      st_.core->count(counter::timeouts);
+      token->deliver(outcome::failed(errc::timeout, deadline_message()));
+      return;
+    }
+    auto id = ++st_.next_waiter_id;
+    st_.waiters.push_back({id, std::move(token)});
+    if (deadline != time_point::max())
+      self_->delayed_send(self_, deadline - now, deadline_atom::value, id);
+    start_load();
+  }
+
+  void on_refresh() {
+    ++st_.processed;
+    if (st_.core->now() >= st_.backoff_until)
+      start_load();
+  }
+
+  void on_load_done(load_done_msg& msg) {
+    --st_.outstanding_loads;
+    bool current = msg.load_id == st_.current_load;
+    if (current)
+      st_.current_load = 0;
+    auto& out = *msg.outcome;
+    auto now = st_.core->now();
+    detail::epoch_guard guard;
+    switch (out.result) {
+      case load_outcome::kind::value: {
+        out.value->expires_at = expiry(now, cfg_.ttl);
+        const entry* e = out.value.get();
+        // A put or invalidate newer than this load wins; waiters still get what they asked for.
+        std::unique_ptr<entry> keep = std::move(out.value);
+        st_.core->table.publish(st_.key, keep, msg.version);
+        on_success();
+        if (current)
+          answer_all([&](reply_token& t) { count_and_deliver(t, outcome::of(e), counter::misses); });
+        break; // `keep` frees e here only if publish refused it
+      }
+      case load_outcome::kind::not_found: {
+        if (cfg_.negative_ttl.count() > 0) {
+          auto neg = std::make_unique<entry>();
+          neg->kind = entry_kind::not_found;
+          neg->expires_at = expiry(now, cfg_.negative_ttl);
+          st_.core->table.publish(st_.key, neg, msg.version);
+        }
+        on_success();
+        if (current)
+          answer_all([&](reply_token& t) {
+            count_and_deliver(t, outcome::failed(errc::not_found, not_found_message()),
+                              counter::misses);
+          });
+        break;
+      }
+      case load_outcome::kind::error: {
+        st_.core->count(counter::load_errors);
+        on_failure(now, out.error_message);
+        if (current) {
+          const entry* e = st_.core->table.find_exact(st_.key);
+          auto msg_text = "loader for key '" + st_.key + "' in cache '" + cfg_.name +
+                          "' failed: " + out.error_message;
+          answer_all([&](reply_token& t) {
+            fail_or_stale(t, e, now, errc::load_failed, msg_text);
+          });
+        }
+        break;
+      }
+    }
+    report_if_idle();
+  }
+
+  void on_load_timeout(std::uint64_t load_id) {
+    if (load_id != st_.current_load)
+      return;
+    // Abandon the load: its waiters are answered now; a late success is still stored.
+    st_.current_load = 0;
+    auto now = st_.core->now();
+    detail::epoch_guard guard;
+    const entry* e = st_.core->table.find_exact(st_.key);
+    auto text = "load of key '" + st_.key + "' in cache '" + cfg_.name + "' timed out after " +
+                millis(cfg_.load_timeout);
+    answer_all([&](reply_token& t) { fail_or_stale(t, e, now, errc::timeout, text); });
+    report_if_idle();
+  }
+
+  void on_deadline(std::uint64_t waiter_id) {
+    auto i = std::find_if(st_.waiters.begin(), st_.waiters.end(),
+                          [&](const waiter& w) { return w.id == waiter_id; });
+    if (i == st_.waiters.end())
+      return;
+    auto token = std::move(i->token);
+    st_.waiters.erase(i);
+    st_.core->count(counter::timeouts);
+    token->deliver(outcome::failed(errc::timeout, deadline_message()));
+    report_if_idle();
+  }
+
+  void on_shutdown() {
+    answer_all([&](reply_token& t) {
+      t.deliver(outcome::failed(errc::shutting_down, "cache '" + cfg_.name +
+                                                         "' is shutting down; key '" + st_.key +
+                                                         "' was not loaded"));
+    });
+    self_->quit();
+  }
+
+  void report_if_idle() {
+    if (st_.waiters.empty() && st_.outstanding_loads == 0)
+      self_->send(st_.parent, key_idle_atom::value, st_.key, st_.processed);
+  }
+
+private:
+  void start_load() {
+    if (st_.current_load != 0 || !st_.core->loader)
+      return;
+    auto id = ++st_.next_load_id;
+    auto version = st_.core->table.next_version();
+    auto core = st_.core;
+    auto key = st_.key;
+    auto me = caf::actor_cast<key_actor>(self_);
+    bool queued = core->loads.submit([core, key, id, version, me] {
+      core->post(me, load_done_msg{id, version, core->loader(key)});
+    });
+    if (!queued) {
+      answer_all([&](reply_token& t) {
+        t.deliver(outcome::failed(errc::shutting_down, "loader pool stopped"));
+      });
+      return;
+    }
+    st_.current_load = id;
+    ++st_.outstanding_loads;
+    st_.core->count(counter::loads);
+    if (cfg_.load_timeout.count() > 0)
+      self_->delayed_send(self_, cfg_.load_timeout, load_timeout_atom::value, id);
+  }
+
+  void on_success() {
+    st_.failures = 0;
+    st_.backoff_until = {};
+  }
+
+  void on_failure(time_point now, const std::string& message) {
+    ++st_.failures;
+    st_.last_error = message;
+    if (cfg_.error_backoff.count() > 0) {
+      auto backoff = cfg_.error_backoff;
+      for (unsigned i = 1; i < st_.failures && backoff < cfg_.error_backoff_max; ++i)
+        backoff *= 2;
+      st_.backoff_until = now + std::min(backoff, cfg_.error_backoff_max);
+    }
+  }
+
+  time_point expiry(time_point now, duration ttl) {
+    if (ttl.count() <= 0)
+      return time_point::max();
+    if (cfg_.ttl_jitter > 0) {
+      std::uniform_real_distribution<double> cut{0.0, cfg_.ttl_jitter};
+      ttl -= std::chrono::duration_cast<duration>(ttl * cut(st_.rng));
+    }
+    return now + ttl;
+  }
+
+  static bool stale_usable(const entry* e, time_point now, duration window) {
+    return e != nullptr && e->kind == entry_kind::value && window.count() > 0 &&
+           now - e->expires_at < window;
+  }
+
+  void answer_current(reply_token& t, const entry* e) {
+    if (e->kind == entry_kind::value)
+      count_and_deliver(t, outcome::of(e), counter::hits);
+    else
+      count_and_deliver(t, outcome::failed(errc::not_found, not_found_message()),
+                        counter::negative_hits);
+  }
+
+  void fail_or_stale(reply_token& t, const entry* e, time_point now, errc code,
+                     const std::string& text) {
+    if (stale_usable(e, now, cfg_.stale_if_error))
+      count_and_deliver(t, outcome::of(e, true), counter::stale_on_error);
+    else
+      count_and_deliver(t, outcome::failed(code, text),
+                        code == errc::timeout ? counter::timeouts : counter::errors);
+  }
+
+  void count_and_deliver(reply_token& t, const outcome& o, counter c) {
+    if (t.deliver(o))
+      st_.core->count(c);
+  }
+
+  template <class F>
+  void answer_all(F&& f) {
+    auto waiters = std::move(st_.waiters);
+    st_.waiters.clear();
+    for (auto& w : waiters)
+      f(*w.token);
+  }
+
+  std::string not_found_message() const {
+    return "key '" + st_.key + "' not found in cache '" + cfg_.name + "'";
+  }
+  std::string deadline_message() const {
+    return "request for key '" + st_.key + "' in cache '" + cfg_.name + "' passed its deadline";
+  }
+
+  self_ptr self_;
+  key_state& st_;
+  const cache_config& cfg_;
+};
+
+key_actor::behavior_type key_actor_impl(self_ptr self, cache_core_ptr core, std::string key,
+                                        supervisor_actor parent) {
+  self->state.core = std::move(core);
+  self->state.key = std::move(key);
+  self->state.parent = std::move(parent);
+  return {
+    [self](get_atom, const std::string&) -> caf::result<std::string> {
+      auto promise = self->make_response_promise<std::string>();
+      auto sink = std::make_shared<promise_sink>(promise, self->state.core->ops);
+      key_logic{self}.on_get(std::make_shared<reply_token>(sink, self->state.key),
+                             time_point::max());
+      key_logic{self}.report_if_idle();
+      return promise;
+    },
+    [self](local_get_msg& msg) {
+      key_logic{self}.on_get(std::move(msg.token), msg.deadline);
+      key_logic{self}.report_if_idle();
+    },
+    [self](refresh_atom) { key_logic{self}.on_refresh(); },
+    [self](load_done_msg& msg) { key_logic{self}.on_load_done(msg); },
+    [self](load_timeout_atom, std::uint64_t id) { key_logic{self}.on_load_timeout(id); },
+    [self](deadline_atom, std::uint64_t id) { key_logic{self}.on_deadline(id); },
+    [self](passivate_atom) { self->quit(); },
+    [self](shutdown_atom) { key_logic{self}.on_shutdown(); },
+  };
+}
+
+} // namespace
+
+key_actor spawn_key_actor(supervisor_actor::pointer parent, cache_core_ptr core, std::string key) {
+  return parent->spawn(key_actor_impl, std::move(core), std::move(key),
+                       caf::actor_cast<supervisor_actor>(parent));
+}
+
+} // namespace corral

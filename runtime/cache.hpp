@@ -1,0 +1,152 @@
+// cache<V>: the typed handle to one named cache. Cheap to copy, usable from any thread.
+#pragma once
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "runtime/cache_core.hpp"
+#include "runtime/epoch.hpp"
+#include "runtime/reply_sinks.hpp"
+#include "runtime/result.hpp"
+
+namespace corral {
+
+template <class V>
+class cache {
+  static_assert(std::is_copy_constructible_v<V>,
+                "cache values are copied out to readers; wrap move-only values in "
+                "std::shared_ptr<const T>");
+
+public:
+  cache() = default;
+  explicit cache(cache_core_ptr core) : core_(std::move(core)) {}
+
+  /// The key's value: from memory when fresh (no message, no allocation), otherwise through
+  /// the key's actor, which loads it once for every concurrent caller.
+  result<V> get(std::string_view key) const { return get_until(key, time_point::max()); }
+
+  /// As get(key), but gives up with errc::timeout after `timeout`; other waiters of the same
+  /// load are not affected.
+  result<V> get(std::string_view key, duration timeout) const {
+    return get_until(key, core_->now() + timeout);
+  }
+
+  /// Asynchronous get: the future is ready at once on a hit.
+  std::future<result<V>> get_async(std::string_view key,
+                                   std::optional<duration> timeout = std::nullopt) const {
+    if (auto r = from_memory(key))
+      return ready(std::move(*r));
+    auto sink = std::make_shared<promise_sink<V>>();
+    auto fut = sink->future();
+    send_get(key, sink, timeout);
+    return fut;
+  }
+
+  /// Asynchronous get with a callback: called on this thread on a hit, otherwise on a CAF
+  /// thread, exactly once. The callback must not block.
+  void get_async(std::string_view key, std::function<void(result<V>)> callback,
+                 std::optional<duration> timeout = std::nullopt) const {
+    if (auto r = from_memory(key)) {
+      callback(std::move(*r));
+      return;
+    }
+    send_get(key, std::make_shared<callback_sink<V>>(std::move(callback)), timeout);
+  }
+
+  /// The value if it is in memory (fresh, or stale inside stale_while_revalidate); never loads.
+  std::optional<V> try_get(std::string_view key) const {
+    if (core_->closing.load(std::memory_order_relaxed))
+      return std::nullopt;
+    detail::epoch_guard guard;
+    const entry* e = nullptr;
+    auto kind = core_->fast_lookup(key, core_->now(), e);
+    if (kind == cache_core::lookup::fresh || kind == cache_core::lookup::stale)
+      return static_cast<const value_entry<V>*>(e)->value;
+    return std::nullopt;
+  }
+
+  /// Stores a value, visible at once to every reader. A load that started before this put
+  /// never overwrites it.
+  void put(std::string_view key, V value) const {
+    auto e = std::unique_ptr<entry>(new value_entry<V>(std::move(value)));
+    e->expires_at = core_->put_expiry(core_->now());
+    core_->table.publish(key, e, core_->table.next_version());
+    core_->count(counter::puts);
+  }
+
+  /// Drops the key's entry; a load in flight for it cannot store its now-stale result.
+  /// Returns whether an entry was dropped.
+  bool invalidate(std::string_view key) const {
+    core_->count(counter::invalidations);
+    return core_->table.erase(key, core_->table.next_version());
+  }
+
+  /// The cache's actor, for CAF actors and remote nodes (see messages/cache_messages.hpp).
+  cache_actor actor() const { return caf::actor_cast<cache_actor>(core_->supervisor); }
+
+  const cache_config& config() const { return core_->cfg; }
+  const std::string& name() const { return core_->cfg.name; }
+  counter_values counters() const { return core_->counters.snapshot(); }
+  std::size_t size() const { return core_->table.size(); }
+  explicit operator bool() const noexcept { return core_ != nullptr; }
+
+private:
+  static std::future<result<V>> ready(result<V> r) {
+    std::promise<result<V>> p;
+    p.set_value(std::move(r));
+    return p.get_future();
+  }
+
+  /// The answer when memory has it (fresh value, cached "not found", stale value) or when the
+  /// runtime is closed; nullopt when the key actor must be asked.
+  std::optional<result<V>> from_memory(std::string_view key) const {
+    if (core_->closing.load(std::memory_order_relaxed))
+      return result<V>{error{errc::shutting_down, "cache '" + core_->cfg.name + "' is closed"}};
+    detail::epoch_guard guard;
+    const entry* e = nullptr;
+    switch (core_->fast_lookup(key, core_->now(), e)) {
+      case cache_core::lookup::fresh:
+        core_->count(counter::hits);
+        return result<V>{static_cast<const value_entry<V>*>(e)->value};
+      case cache_core::lookup::stale:
+        core_->count(counter::stale_hits);
+        return result<V>{static_cast<const value_entry<V>*>(e)->value};
+      case cache_core::lookup::negative:
+        core_->count(counter::negative_hits);
+        return result<V>{error{errc::not_found, "key '" + std::string{key} +
+                                                  "' not found in cache '" + core_->cfg.name +
+                                                  "'"}};
+      case cache_core::lookup::miss:
+        break;
+    }
+    return std::nullopt;
+  }
+
+  void send_get(std::string_view key, std::shared_ptr<reply_sink> sink,
+                std::optional<duration> timeout) const {
+    auto deadline = timeout ? core_->now() + *timeout : time_point::max();
+    auto token = std::make_shared<reply_token>(std::move(sink), std::string{key});
+    core_->post(core_->supervisor, local_get_msg{std::string{key}, std::move(token), deadline});
+  }
+
+  result<V> get_until(std::string_view key, time_point deadline) const {
+    if (auto r = from_memory(key))
+      return std::move(*r);
+    auto sink = std::make_shared<blocking_sink<V>>();
+    auto token = std::make_shared<reply_token>(sink, std::string{key});
+    core_->post(core_->supervisor, local_get_msg{std::string{key}, std::move(token), deadline});
+    // The key actor answers at the deadline; the extra margin only guards against a lost reply.
+    auto give_up = deadline == time_point::max() ? deadline
+                                                 : deadline + std::chrono::milliseconds(200);
+    return sink->wait(give_up, std::string{key});
+  }
+
+  cache_core_ptr core_;
+};
+
+} // namespace corral

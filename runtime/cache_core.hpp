@@ -1,0 +1,107 @@
+// The state one named cache shares between its typed handles (any thread), its supervisor and
+// its key actors. Everything here is type-erased; cache<V> adds the types back.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+
+#include <caf/actor_clock.hpp>
+#include <caf/send.hpp>
+
+#include "messages/cache_messages.hpp"
+#include "runtime/config.hpp"
+#include "runtime/counters.hpp"
+#include "runtime/entry_table.hpp"
+#include "runtime/executor.hpp"
+
+namespace corral {
+
+/// How the type-erased core handles values of the cache's type V.
+struct value_ops {
+  const std::type_info* type;
+  /// Encodes the entry's value; returns false when V has no codec.
+  bool (*encode)(const entry& e, std::string& out);
+  /// Decodes bytes into a new entry; returns nullptr and sets `err` on failure or no codec.
+  std::unique_ptr<entry> (*decode)(std::string_view bytes, std::string& err);
+};
+
+/// Calls the user's loader for a key. Never throws: failures are reported in the outcome.
+using erased_loader = std::function<std::shared_ptr<load_outcome>(const std::string& key)>;
+
+struct cache_core {
+  cache_core(cache_config c, const value_ops& o, erased_loader l, executor& ex,
+             caf::actor_clock& clk)
+      : cfg(std::move(c)), ops(o), loader(std::move(l)), loads(ex), clock(clk) {}
+
+  const cache_config cfg;
+  const value_ops& ops;
+  const erased_loader loader; // may be empty: misses then fail with errc::no_loader
+  executor& loads;
+  caf::actor_clock& clock; // the actor system's clock: the test clock in message-level tests
+  entry_table table;
+  thread_counters counters;
+  supervisor_actor supervisor; // set once when the supervisor is spawned
+  std::atomic<bool> closing{false};
+
+  time_point now() const { return clock.now(); }
+  void count(counter c, std::uint64_t n = 1) noexcept { counters.add(c, n); }
+
+  enum class lookup { fresh, negative, stale, miss };
+
+  /// The hit path: no message, no lock, no allocation. Requires an epoch_guard while `out`
+  /// is used. A stale entry (inside stale_while_revalidate) asks for one background refresh.
+  lookup fast_lookup(std::string_view key, time_point now, const entry*& out) const noexcept {
+    const auto* n = table.find_node(key, entry_table::hash_key(key));
+    if (n == nullptr)
+      return lookup::miss;
+    const entry* e = n->current.load(std::memory_order_acquire);
+    if (e == nullptr)
+      return lookup::miss;
+    entry_table::touch(*n, entry_table::tick_of(now));
+    out = e;
+    if (e->fresh_at(now))
+      return e->kind == entry_kind::value ? lookup::fresh : lookup::negative;
+    auto swr = cfg.stale_while_revalidate;
+    if (e->kind == entry_kind::value && swr.count() > 0 && now - e->expires_at < swr) {
+      // Test before exchanging: only the first reader of a stale entry writes the flag.
+      if (!e->refresh_requested.load(std::memory_order_relaxed) &&
+          !e->refresh_requested.exchange(true))
+        request_refresh(key);
+      return lookup::stale;
+    }
+    return lookup::miss;
+  }
+
+  /// Expiry of a value stored now by put().
+  time_point put_expiry(time_point now) const noexcept {
+    return cfg.ttl.count() > 0 ? now + cfg.ttl : time_point::max();
+  }
+
+  /// Sends a message to one of this cache's actors from any thread, unless the runtime is
+  /// tearing down its actor system (a loader stuck past shutdown must not touch it).
+  template <class Handle, class... Ts>
+  void post(const Handle& dest, Ts&&... xs) const {
+    std::shared_lock<std::shared_mutex> gate{send_gate_};
+    if (!sends_closed_)
+      caf::anon_send(dest, std::forward<Ts>(xs)...);
+  }
+  void close_sends() {
+    std::unique_lock<std::shared_mutex> gate{send_gate_};
+    sends_closed_ = true;
+  }
+
+private:
+  void request_refresh(std::string_view key) const;
+
+  mutable std::shared_mutex send_gate_;
+  bool sends_closed_ = false;
+};
+
+using cache_core_ptr = std::shared_ptr<cache_core>;
+
+} // namespace corral

@@ -1,0 +1,73 @@
+#include "runtime/config.hpp"
+
+#include "runtime/config_json.hpp"
+
+#include <string_view>
+
+namespace corral {
+
+const cache_config* runtime_config::find_cache(const std::string& name) const {
+  for (const auto& cache : caches)
+    if (cache.name == name)
+      return &cache;
+  return nullptr;
+}
+
+namespace {
+
+// Keyed by the JSON names so that errors for configs built in code point at the same
+// paths a config file would use.
+struct duration_member {
+  std::string_view key;
+  duration cache_config::*member;
+};
+
+constexpr duration_member duration_members[] = {
+    {"ttl", &cache_config::ttl},
+    {"negative_ttl", &cache_config::negative_ttl},
+    {"stale_while_revalidate", &cache_config::stale_while_revalidate},
+    {"stale_if_error", &cache_config::stale_if_error},
+    {"load_timeout", &cache_config::load_timeout},
+    {"error_backoff", &cache_config::error_backoff},
+    {"error_backoff_max", &cache_config::error_backoff_max},
+    {"prune_interval", &cache_config::prune_interval},
+    {"idle_timeout", &cache_config::idle_timeout},
+};
+
+std::string cache_path(std::size_t index, std::string_view key) {
+  return "caches[" + std::to_string(index) + "]." + std::string(key);
+}
+
+void validate_cache(const runtime_config& cfg, std::size_t index) {
+  const cache_config& cache = cfg.caches[index];
+  if (cache.name.empty())
+    throw config_error(cache_path(index, "name"), "expected a non-empty cache name, found \"\"");
+  for (std::size_t j = 0; j < index; ++j)
+    if (cfg.caches[j].name == cache.name)
+      throw config_error(cache_path(index, "name"), "expected a unique cache name, found \"" +
+                                                        cache.name + "\" which caches[" +
+                                                        std::to_string(j) + "] already uses");
+  for (const auto& [key, member] : duration_members)
+    if ((cache.*member).count() < 0)
+      throw config_error(cache_path(index, key), "expected a non-negative duration, found " +
+                                                     format_duration(cache.*member));
+  // Written as a negated range test so that NaN is rejected too.
+  if (!(cache.ttl_jitter >= 0.0 && cache.ttl_jitter < 1.0))
+    throw config_error(cache_path(index, "ttl_jitter"),
+                       "expected a number in [0, 1), found " + std::to_string(cache.ttl_jitter));
+  if (cache.error_backoff.count() > 0 && cache.error_backoff_max < cache.error_backoff)
+    throw config_error(cache_path(index, "error_backoff_max"),
+                       "expected at least error_backoff (" + format_duration(cache.error_backoff) +
+                           "), found " + format_duration(cache.error_backoff_max));
+}
+
+} // namespace
+
+void validate(const runtime_config& cfg) {
+  if (cfg.loader_threads < 1)
+    throw config_error("loader_threads", "expected a positive integer, found 0");
+  for (std::size_t i = 0; i < cfg.caches.size(); ++i)
+    validate_cache(cfg, i);
+}
+
+} // namespace corral

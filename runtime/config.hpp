@@ -1,0 +1,80 @@
+// Runtime and per-cache configuration, built in code or read from JSON (see config_json.hpp).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace corral {
+
+using duration = std::chrono::nanoseconds;
+
+/// Options of one named cache. Zero durations switch a feature off unless noted.
+struct cache_config {
+  std::string name;
+  /// Name of a loader registered with runtime::register_loader; may be empty when the
+  /// loader is given in code.
+  std::string loader;
+  /// Time a loaded value stays fresh. 0 = never expires (the lazy-loader case).
+  duration ttl{0};
+  /// Time a loader's "not found" stays cached. 0 = "not found" is not cached.
+  duration negative_ttl{0};
+  /// After expiry, readers get the old value at once while one reload runs.
+  duration stale_while_revalidate{0};
+  /// After expiry, a failed reload answers waiters with the old value for this long.
+  duration stale_if_error{0};
+  /// TTLs are shortened by a random fraction in [0, ttl_jitter) so that keys loaded together
+  /// do not expire together. Range [0, 1).
+  double ttl_jitter{0.0};
+  /// Waiters of a load get a timeout error after this long; a late success is still stored.
+  /// Defaults to 10 s so that a hung loader never hangs its callers; 0 = wait forever.
+  duration load_timeout{std::chrono::seconds(10)};
+  /// After a failed load, requests fail fast (or get the stale value) for this long,
+  /// doubling per consecutive failure up to error_backoff_max.
+  duration error_backoff{0};
+  duration error_backoff_max{std::chrono::seconds(30)};
+  /// Soft limit on cached entries, enforced by the supervisor's prune timer (sampled LRU).
+  /// 0 = unbounded.
+  std::size_t max_entries{0};
+  /// Period of the supervisor's housekeeping (prune, passivation).
+  duration prune_interval{std::chrono::seconds(1)};
+  /// A key actor with nothing to do for this long is passivated; its entry stays.
+  duration idle_timeout{std::chrono::seconds(10)};
+  /// Soft cap on resident key actors: idle ones are passivated early to stay under it.
+  /// 0 = unbounded.
+  std::size_t max_resident_actors{0};
+};
+
+/// Options of the whole runtime.
+struct runtime_config {
+  /// CAF scheduler worker threads. 0 = one per core.
+  std::size_t scheduler_threads{0};
+  /// Threads that run loaders (user code that may block). Bounded: at most this many loads
+  /// run at once across all caches.
+  std::size_t loader_threads{8};
+  std::vector<cache_config> caches;
+
+  /// Returns the cache named `name` or nullptr.
+  const cache_config* find_cache(const std::string& name) const;
+};
+
+/// A configuration that cannot be used. `path()` names the offending element in JSON-path
+/// style (`caches[1].ttl`); what() says what was expected and what was found.
+class config_error : public std::runtime_error {
+public:
+  config_error(std::string path, const std::string& message)
+      : std::runtime_error(path.empty() ? message : path + ": " + message),
+        path_(std::move(path)) {}
+  const std::string& path() const noexcept { return path_; }
+
+private:
+  std::string path_;
+};
+
+/// Checks cross-field rules (unique names, ranges) of a config built in code.
+/// Throws config_error naming the path.
+void validate(const runtime_config& cfg);
+
+} // namespace corral

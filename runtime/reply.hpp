@@ -1,0 +1,65 @@
+// How a key actor answers a requester that is not a CAF actor (a thread blocked in get(), a
+// future, a callback). A reply_token guarantees exactly one answer (principle 4): the first
+// deliver() wins, and a token destroyed unanswered (its message dropped at shutdown, its actor
+// gone) answers "shutting down" from its destructor.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "runtime/entry.hpp"
+#include "runtime/error.hpp"
+
+namespace corral {
+
+/// What a waiter receives. `value` points into an entry that is only guaranteed to live for the
+/// duration of the deliver() call: sinks copy what they need.
+struct outcome {
+  const entry* value = nullptr; // set when the request succeeded (possibly stale)
+  bool stale = false;
+  error err; // set when value == nullptr (not_found, timeout, load_failed, ...)
+
+  static outcome of(const entry* e, bool stale = false) { return {e, stale, {}}; }
+  static outcome failed(errc code, std::string message) {
+    return {nullptr, false, {code, std::move(message)}};
+  }
+};
+
+class reply_sink {
+public:
+  virtual ~reply_sink() = default;
+  virtual void deliver(const outcome& o) noexcept = 0;
+};
+
+class reply_token {
+public:
+  reply_token(std::shared_ptr<reply_sink> sink, std::string key)
+      : sink_(std::move(sink)), key_(std::move(key)) {}
+  ~reply_token() {
+    if (!answered_.exchange(true))
+      sink_->deliver(outcome::failed(errc::shutting_down,
+                                     "request for key '" + key_ + "' dropped: runtime stopping"));
+  }
+  reply_token(const reply_token&) = delete;
+  reply_token& operator=(const reply_token&) = delete;
+
+  /// Answers the requester unless it was answered already. Returns whether this call answered.
+  bool deliver(const outcome& o) noexcept {
+    if (answered_.exchange(true))
+      return false;
+    sink_->deliver(o);
+    return true;
+  }
+  bool answered() const noexcept { return answered_.load(); }
+  const std::string& key() const noexcept { return key_; }
+
+private:
+  std::shared_ptr<reply_sink> sink_;
+  std::string key_;
+  std::atomic<bool> answered_{false};
+};
+
+using reply_token_ptr = std::shared_ptr<reply_token>;
+
+} // namespace corral

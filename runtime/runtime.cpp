@@ -1,0 +1,159 @@
+#include "runtime/runtime.hpp"
+
+#include <algorithm>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/cache_supervisor.hpp"
+#include "messages/cache_messages.hpp"
+
+namespace corral {
+
+namespace {
+
+struct registered_loader {
+  const std::type_info* type;
+  erased_loader fn;
+};
+
+caf::actor_system_config make_caf_config(const runtime_config& cfg) {
+  caf::actor_system_config caf_cfg;
+  if (cfg.scheduler_threads > 0)
+    caf_cfg.set("scheduler.max-threads", cfg.scheduler_threads);
+  // CAF prints its own log/console noise otherwise; corral reports through its own API.
+  caf_cfg.set("logger.console", caf::atom("none"));
+  register_message_types(caf_cfg);
+  return caf_cfg;
+}
+
+std::string type_error(const std::string& cache, const std::type_info& want,
+                       const std::type_info& have) {
+  return "cache '" + cache + "' holds values of type " + have.name() +
+         ", requested as type " + want.name();
+}
+
+} // namespace
+
+struct runtime::impl {
+  explicit impl(runtime_config c)
+      : cfg(std::move(c)), caf_cfg(make_caf_config(cfg)), sys(caf_cfg), pool(cfg.loader_threads) {}
+
+  runtime_config cfg;
+  caf::actor_system_config caf_cfg;
+  caf::actor_system sys;
+  thread_pool pool;
+  std::mutex mtx;
+  std::unordered_map<std::string, registered_loader> loaders;
+  std::unordered_map<std::string, cache_core_ptr> caches;
+  bool stopped = false;
+};
+
+runtime::runtime(runtime_config cfg) {
+  validate(cfg);
+  impl_ = std::make_unique<impl>(std::move(cfg));
+}
+
+runtime::~runtime() {
+  shutdown();
+}
+
+caf::actor_system& runtime::system() {
+  return impl_->sys;
+}
+
+const runtime_config& runtime::config() const {
+  return impl_->cfg;
+}
+
+void runtime::add_loader(const std::string& name, const std::type_info& type,
+                         erased_loader loader) {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  impl_->loaders[name] = registered_loader{&type, std::move(loader)};
+}
+
+cache_core_ptr runtime::core_for(const std::string& name, const value_ops& ops) {
+  std::unique_lock<std::mutex> lock{impl_->mtx};
+  if (auto i = impl_->caches.find(name); i != impl_->caches.end()) {
+    if (*i->second->ops.type != *ops.type)
+      throw failure({errc::type_mismatch, type_error(name, *ops.type, *i->second->ops.type)});
+    return i->second;
+  }
+  const auto& caches = impl_->cfg.caches;
+  auto pos = std::find_if(caches.begin(), caches.end(),
+                          [&](const cache_config& c) { return c.name == name; });
+  if (pos == caches.end())
+    throw config_error("caches", "no cache named '" + name + "' in the configuration");
+  auto path = "caches[" + std::to_string(pos - caches.begin()) + "].loader";
+  erased_loader loader;
+  if (!pos->loader.empty()) {
+    auto l = impl_->loaders.find(pos->loader);
+    if (l == impl_->loaders.end())
+      throw config_error(path, "no loader registered under the name '" + pos->loader + "'");
+    if (*l->second.type != *ops.type)
+      throw config_error(path, "loader '" + pos->loader + "' produces " + l->second.type->name() +
+                                 ", cache requested as " + ops.type->name());
+    loader = l->second.fn;
+  }
+  auto core = std::make_shared<cache_core>(*pos, ops, std::move(loader), impl_->pool,
+                                           impl_->sys.clock());
+  spawn_cache_supervisor(impl_->sys, core);
+  impl_->caches.emplace(name, core);
+  return core;
+}
+
+cache_core_ptr runtime::add_cache(cache_config cfg, const value_ops& ops, erased_loader loader) {
+  std::unique_lock<std::mutex> lock{impl_->mtx};
+  if (cfg.name.empty())
+    throw config_error("name", "a cache needs a non-empty name");
+  if (impl_->caches.count(cfg.name) != 0 || impl_->cfg.find_cache(cfg.name) != nullptr)
+    throw config_error("name", "a cache named '" + cfg.name + "' already exists");
+  impl_->cfg.caches.push_back(cfg);
+  try {
+    validate(impl_->cfg);
+  } catch (...) {
+    impl_->cfg.caches.pop_back();
+    throw;
+  }
+  auto core = std::make_shared<cache_core>(std::move(cfg), ops, std::move(loader), impl_->pool,
+                                           impl_->sys.clock());
+  spawn_cache_supervisor(impl_->sys, core);
+  impl_->caches.emplace(core->cfg.name, core);
+  return core;
+}
+
+cache_actor runtime::actor_of(const std::string& name) {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  auto i = impl_->caches.find(name);
+  if (i == impl_->caches.end())
+    throw failure({errc::no_such_cache, "no cache named '" + name + "' has been created"});
+  return caf::actor_cast<cache_actor>(i->second->supervisor);
+}
+
+void runtime::shutdown(std::chrono::milliseconds grace) {
+  std::unordered_map<std::string, cache_core_ptr> caches;
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    if (impl_->stopped)
+      return;
+    impl_->stopped = true;
+    caches = impl_->caches;
+  }
+  // Stop supervisors first: they fail every parked request and stop their key actors.
+  {
+    caf::scoped_actor self{impl_->sys};
+    for (auto& kv : caches) {
+      kv.second->closing = true;
+      self->monitor(kv.second->supervisor);
+      self->send(kv.second->supervisor, shutdown_atom::value);
+    }
+    for (std::size_t down = 0; down < caches.size();)
+      self->receive([&](caf::down_msg&) { ++down; });
+  }
+  // Queued loads are dropped (their waiters were answered); running ones get `grace`.
+  impl_->pool.stop(grace);
+  for (auto& kv : caches)
+    kv.second->close_sends();
+}
+
+} // namespace corral

@@ -1,0 +1,79 @@
+// corral::runtime: owns the CAF actor system, the loader pool and the named caches.
+//
+//   corral::runtime rt{corral::load_config_file("config/default.json")};
+//   rt.register_loader<double>("demo_price", [](const std::string& sym) { return fetch(sym); });
+//   auto prices = rt.cache<double>("prices");
+//   double p = prices.get("AAPL").value();
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <typeinfo>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+
+#include "runtime/cache.hpp"
+#include "runtime/config.hpp"
+#include "runtime/loader.hpp"
+#include "runtime/value_ops.hpp"
+
+namespace corral {
+
+class runtime {
+public:
+  /// Starts the actor system and the loader pool. Caches are created on first use.
+  explicit runtime(runtime_config cfg = {});
+  /// Calls shutdown().
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// Registers a loader under `name`, for caches whose config names it (JSON "loader").
+  template <class V, class F>
+  void register_loader(const std::string& name, F loader) {
+    add_loader(name, typeid(V), wrap_loader<V>(std::move(loader)));
+  }
+
+  /// The cache declared in the config under `name`, with the loader its config names.
+  /// Throws config_error for an unknown cache or loader, corral::failure on a type mismatch.
+  template <class V>
+  corral::cache<V> cache(const std::string& name) {
+    return corral::cache<V>{core_for(name, value_ops_for<V>())};
+  }
+
+  /// Declares a cache in code with its loader (or replaces nothing: the name must be new).
+  template <class V, class F>
+  corral::cache<V> make_cache(cache_config cfg, F loader) {
+    return corral::cache<V>{add_cache(std::move(cfg), value_ops_for<V>(),
+                                      wrap_loader<V>(std::move(loader)))};
+  }
+
+  /// Declares a cache in code without a loader: values come only from put().
+  template <class V>
+  corral::cache<V> make_cache(cache_config cfg) {
+    return corral::cache<V>{add_cache(std::move(cfg), value_ops_for<V>(), {})};
+  }
+
+  /// The message interface of a cache that exists (created by cache() or make_cache()).
+  cache_actor actor_of(const std::string& name);
+
+  caf::actor_system& system();
+  const runtime_config& config() const;
+
+  /// Answers every pending request ("shutting down"), stops every actor and loader thread.
+  /// Loaders still running after `grace` are abandoned. Idempotent.
+  void shutdown(std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+private:
+  void add_loader(const std::string& name, const std::type_info& type, erased_loader loader);
+  cache_core_ptr core_for(const std::string& name, const value_ops& ops);
+  cache_core_ptr add_cache(cache_config cfg, const value_ops& ops, erased_loader loader);
+
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace corral

@@ -1,0 +1,46 @@
+// value_ops_for<V>(): the type-erasure table the core uses for values of type V.
+#pragma once
+
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "runtime/cache_core.hpp"
+#include "runtime/codec.hpp"
+
+namespace corral {
+
+template <class V>
+const value_ops& value_ops_for() {
+  static const value_ops ops{
+    &typeid(V),
+    [](const entry& e, std::string& out) -> bool {
+      if constexpr (has_codec<V>::value) {
+        codec<V>::encode(static_cast<const value_entry<V>&>(e).value, out);
+        return true;
+      } else {
+        (void) e;
+        (void) out;
+        return false;
+      }
+    },
+    [](std::string_view bytes, std::string& err) -> std::unique_ptr<entry> {
+      if constexpr (has_codec<V>::value) {
+        try {
+          return std::make_unique<value_entry<V>>(codec<V>::decode(bytes));
+        } catch (const std::exception& ex) {
+          err = ex.what();
+          return nullptr;
+        }
+      } else {
+        (void) bytes;
+        err = "value type has no corral::codec";
+        return nullptr;
+      }
+    },
+  };
+  return ops;
+}
+
+} // namespace corral
