@@ -90,7 +90,7 @@ public:
     s.entries = st_.core->table.size();
     s.resident_actors = st_.actors.size();
     s.busy_actors = static_cast<std::uint64_t>(std::count_if(
-      st_.actors.begin(), st_.actors.end(), [](const auto& kv) { return !kv.second.idle; }));
+        st_.actors.begin(), st_.actors.end(), [](const auto& kv) { return !kv.second.idle; }));
     s.passivations = st_.passivations;
     s.evictions = st_.evictions;
     return s;
@@ -150,39 +150,35 @@ private:
     return i != st_.actors.end() && !i->second.idle;
   }
 
-  /// Sampled LRU toward max_entries; never touches a key whose actor is busy (load in flight).
+  /// Sampled LRU toward max_entries: one pool of candidates per pass (eviction_samples per
+  /// key to evict), oldest read first; entries without a value or past expiry go before any
+  /// live one. Never touches a key whose actor is busy (load in flight).
   void prune() {
     auto limit = st_.core->cfg.max_entries;
     auto& table = st_.core->table;
-    if (limit == 0)
+    auto size = table.size();
+    if (limit == 0 || size <= limit)
       return;
+    auto excess = size - limit;
     auto now = st_.core->now();
     auto tick_now = entry_table::tick_of(now);
-    for (std::size_t size = table.size(), misses = 0; size > limit && misses < 16;) {
-      auto candidates = table.sample(eviction_samples, st_.rng);
-      const entry_table::sample_item* victim = nullptr;
-      for (auto& c : candidates) {
-        if (busy(c.key))
-          continue;
-        // Entries without a value (invalidated keys) and expired ones go first.
-        auto age = c.has_entry && c.expires_at > now ? tick_now - c.access_tick : UINT32_MAX;
-        auto best = victim == nullptr ? 0
-                    : victim->has_entry && victim->expires_at > now
-                      ? tick_now - victim->access_tick
-                      : UINT32_MAX;
-        if (victim == nullptr || age > best)
-          victim = &c;
-      }
-      if (victim == nullptr) {
-        ++misses;
-        continue;
-      }
-      if (table.evict(victim->key)) {
-        ++st_.evictions;
-        st_.core->count(counter::evictions);
-        if (victim->has_entry)
-          --size;
-      }
+    auto pool = table.sample(excess * eviction_samples + 16, st_.rng);
+    auto age = [&](const entry_table::sample_item& c) -> std::uint64_t {
+      if (!c.has_entry || c.expires_at <= now)
+        return UINT64_MAX;
+      return static_cast<std::uint32_t>(tick_now - c.access_tick);
+    };
+    std::sort(pool.begin(), pool.end(),
+              [&](const auto& a, const auto& b) { return age(a) > age(b); });
+    for (auto& c : pool) {
+      if (excess == 0)
+        break;
+      if (busy(c.key) || !table.evict(c.key))
+        continue; // the same key may be in the pool twice; the second evict finds nothing
+      ++st_.evictions;
+      st_.core->count(counter::evictions);
+      if (c.has_entry)
+        --excess;
     }
   }
 
@@ -195,40 +191,41 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
   self->set_down_handler([self](caf::down_msg& dm) { supervisor_logic{self}.on_down(dm); });
   self->delayed_send(self, housekeeping_period(self->state.core->cfg), housekeep_atom::value);
   return {
-    [self](get_atom, const std::string& key) -> caf::result<std::string> {
-      auto& handle = supervisor_logic{self}.route(key);
-      return self->delegate(handle, get_atom::value, key);
-    },
-    [self](put_atom, const std::string& key, const std::string& bytes) -> caf::result<ok_atom> {
-      auto& core = *self->state.core;
-      std::string err;
-      auto e = core.ops.decode(bytes, err);
-      if (!e)
-        return make_caf_error(errc::bad_value, "cannot decode value for key '" + key + "': " + err);
-      core.table.publish(key, e, core.table.next_version());
-      core.count(counter::puts);
-      return ok_atom::value;
-    },
-    [self](invalidate_atom, const std::string& key) -> ok_atom {
-      auto& core = *self->state.core;
-      core.table.erase(key, core.table.next_version());
-      core.count(counter::invalidations);
-      return ok_atom::value;
-    },
-    [self](status_atom) -> cache_status { return supervisor_logic{self}.status(); },
-    [self](local_get_msg& msg) {
-      auto& handle = supervisor_logic{self}.route(msg.key);
-      self->send(handle, std::move(msg));
-    },
-    [self](refresh_atom, const std::string& key) {
-      auto& handle = supervisor_logic{self}.route(key);
-      self->send(handle, refresh_atom::value);
-    },
-    [self](key_idle_atom, const std::string& key, std::uint64_t processed) {
-      supervisor_logic{self}.on_idle(key, processed);
-    },
-    [self](housekeep_atom) { supervisor_logic{self}.housekeep(); },
-    [self](shutdown_atom) { supervisor_logic{self}.shutdown(); },
+      [self](get_atom, const std::string& key) -> caf::result<std::string> {
+        auto& handle = supervisor_logic{self}.route(key);
+        return self->delegate(handle, get_atom::value, key);
+      },
+      [self](put_atom, const std::string& key, const std::string& bytes) -> caf::result<ok_atom> {
+        auto& core = *self->state.core;
+        std::string err;
+        auto e = core.ops.decode(bytes, err);
+        if (!e)
+          return make_caf_error(errc::bad_value,
+                                "cannot decode value for key '" + key + "': " + err);
+        core.table.publish(key, e, core.table.next_version(), core.now());
+        core.count(counter::puts);
+        return ok_atom::value;
+      },
+      [self](invalidate_atom, const std::string& key) -> ok_atom {
+        auto& core = *self->state.core;
+        core.table.erase(key, core.table.next_version());
+        core.count(counter::invalidations);
+        return ok_atom::value;
+      },
+      [self](status_atom) -> cache_status { return supervisor_logic{self}.status(); },
+      [self](local_get_msg& msg) {
+        auto& handle = supervisor_logic{self}.route(msg.key);
+        self->send(handle, std::move(msg));
+      },
+      [self](refresh_atom, const std::string& key) {
+        auto& handle = supervisor_logic{self}.route(key);
+        self->send(handle, refresh_atom::value);
+      },
+      [self](key_idle_atom, const std::string& key, std::uint64_t processed) {
+        supervisor_logic{self}.on_idle(key, processed);
+      },
+      [self](housekeep_atom) { supervisor_logic{self}.housekeep(); },
+      [self](shutdown_atom) { supervisor_logic{self}.shutdown(); },
   };
 }
 

@@ -125,45 +125,44 @@ public:
     auto now = st_.core->now();
     detail::epoch_guard guard;
     switch (out.result) {
-      case load_outcome::kind::value: {
-        out.value->expires_at = expiry(now, cfg_.ttl);
-        const entry* e = out.value.get();
-        // A put or invalidate newer than this load wins; waiters still get what they asked for.
-        std::unique_ptr<entry> keep = std::move(out.value);
-        st_.core->table.publish(st_.key, keep, msg.version);
-        on_success();
-        if (current)
-          answer_all([&](reply_token& t) { count_and_deliver(t, outcome::of(e), counter::misses); });
-        break; // `keep` frees e here only if publish refused it
+    case load_outcome::kind::value: {
+      out.value->expires_at = expiry(now, cfg_.ttl);
+      const entry* e = out.value.get();
+      // A put or invalidate newer than this load wins; waiters still get what they asked for.
+      std::unique_ptr<entry> keep = std::move(out.value);
+      st_.core->table.publish(st_.key, keep, msg.version, now);
+      on_success();
+      // Also when the load was abandoned after load_timeout: a fresh value is here, so the
+      // requests waiting on a newer load need not wait any longer.
+      answer_all([&](reply_token& t) { count_and_deliver(t, outcome::of(e), counter::misses); });
+      break; // `keep` frees e here only if publish refused it
+    }
+    case load_outcome::kind::not_found: {
+      if (cfg_.negative_ttl.count() > 0) {
+        auto neg = std::make_unique<entry>();
+        neg->kind = entry_kind::not_found;
+        neg->expires_at = expiry(now, cfg_.negative_ttl);
+        st_.core->table.publish(st_.key, neg, msg.version, now);
       }
-      case load_outcome::kind::not_found: {
-        if (cfg_.negative_ttl.count() > 0) {
-          auto neg = std::make_unique<entry>();
-          neg->kind = entry_kind::not_found;
-          neg->expires_at = expiry(now, cfg_.negative_ttl);
-          st_.core->table.publish(st_.key, neg, msg.version);
-        }
-        on_success();
-        if (current)
-          answer_all([&](reply_token& t) {
-            count_and_deliver(t, outcome::failed(errc::not_found, not_found_message()),
-                              counter::misses);
-          });
-        break;
+      on_success();
+      if (current)
+        answer_all([&](reply_token& t) {
+          count_and_deliver(t, outcome::failed(errc::not_found, not_found_message()),
+                            counter::misses);
+        });
+      break;
+    }
+    case load_outcome::kind::error: {
+      st_.core->count(counter::load_errors);
+      on_failure(now, out.error_message);
+      if (current) {
+        const entry* e = st_.core->table.find_exact(st_.key);
+        auto msg_text = "loader for key '" + st_.key + "' in cache '" + cfg_.name +
+                        "' failed: " + out.error_message;
+        answer_all([&](reply_token& t) { fail_or_stale(t, e, now, errc::load_failed, msg_text); });
       }
-      case load_outcome::kind::error: {
-        st_.core->count(counter::load_errors);
-        on_failure(now, out.error_message);
-        if (current) {
-          const entry* e = st_.core->table.find_exact(st_.key);
-          auto msg_text = "loader for key '" + st_.key + "' in cache '" + cfg_.name +
-                          "' failed: " + out.error_message;
-          answer_all([&](reply_token& t) {
-            fail_or_stale(t, e, now, errc::load_failed, msg_text);
-          });
-        }
-        break;
-      }
+      break;
+    }
     }
     report_if_idle();
   }
@@ -286,8 +285,7 @@ private:
       st_.core->count(c);
   }
 
-  template <class F>
-  void answer_all(F&& f) {
+  template <class F> void answer_all(F&& f) {
     auto waiters = std::move(st_.waiters);
     st_.waiters.clear();
     for (auto& w : waiters)
@@ -312,24 +310,24 @@ key_actor::behavior_type key_actor_impl(self_ptr self, cache_core_ptr core, std:
   self->state.key = std::move(key);
   self->state.parent = std::move(parent);
   return {
-    [self](get_atom, const std::string&) -> caf::result<std::string> {
-      auto promise = self->make_response_promise<std::string>();
-      auto sink = std::make_shared<promise_sink>(promise, self->state.core->ops);
-      key_logic{self}.on_get(std::make_shared<reply_token>(sink, self->state.key),
-                             time_point::max());
-      key_logic{self}.report_if_idle();
-      return promise;
-    },
-    [self](local_get_msg& msg) {
-      key_logic{self}.on_get(std::move(msg.token), msg.deadline);
-      key_logic{self}.report_if_idle();
-    },
-    [self](refresh_atom) { key_logic{self}.on_refresh(); },
-    [self](load_done_msg& msg) { key_logic{self}.on_load_done(msg); },
-    [self](load_timeout_atom, std::uint64_t id) { key_logic{self}.on_load_timeout(id); },
-    [self](deadline_atom, std::uint64_t id) { key_logic{self}.on_deadline(id); },
-    [self](passivate_atom) { self->quit(); },
-    [self](shutdown_atom) { key_logic{self}.on_shutdown(); },
+      [self](get_atom, const std::string&) -> caf::result<std::string> {
+        auto promise = self->make_response_promise<std::string>();
+        auto sink = std::make_shared<promise_sink>(promise, self->state.core->ops);
+        key_logic{self}.on_get(std::make_shared<reply_token>(sink, self->state.key),
+                               time_point::max());
+        key_logic{self}.report_if_idle();
+        return promise;
+      },
+      [self](local_get_msg& msg) {
+        key_logic{self}.on_get(std::move(msg.token), msg.deadline);
+        key_logic{self}.report_if_idle();
+      },
+      [self](refresh_atom) { key_logic{self}.on_refresh(); },
+      [self](load_done_msg& msg) { key_logic{self}.on_load_done(msg); },
+      [self](load_timeout_atom, std::uint64_t id) { key_logic{self}.on_load_timeout(id); },
+      [self](deadline_atom, std::uint64_t id) { key_logic{self}.on_deadline(id); },
+      [self](passivate_atom) { self->quit(); },
+      [self](shutdown_atom) { key_logic{self}.on_shutdown(); },
   };
 }
 

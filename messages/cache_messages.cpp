@@ -8,16 +8,17 @@ namespace corral {
 
 void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<cache_status>("corral::cache_status");
-  cfg.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
-                                            const caf::message& ctx) -> std::string {
-    std::string out = "corral::";
-    out += to_string(static_cast<errc>(code));
-    if (!ctx.empty() && ctx.match_element<std::string>(0)) {
-      out += ": ";
-      out += ctx.get_as<std::string>(0);
-    }
-    return out;
-  });
+  cfg.add_error_category(
+      error_category,
+      [](std::uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
+        std::string out = "corral::";
+        out += to_string(static_cast<errc>(code));
+        if (!ctx.empty() && ctx.match_element<std::string>(0)) {
+          out += ": ";
+          out += ctx.get_as<std::string>(0);
+        }
+        return out;
+      });
 }
 
 caf::error make_caf_error(errc code, std::string message) {

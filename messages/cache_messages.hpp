@@ -47,8 +47,7 @@ struct cache_status {
   std::uint64_t evictions = 0;       // entries pruned since start
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cache_status& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, cache_status& x) {
   return f(caf::meta::type_name("corral::cache_status"), x.cache, x.entries, x.resident_actors,
            x.busy_actors, x.passivations, x.evictions);
 }
@@ -89,24 +88,24 @@ namespace corral {
 /// The public interface of a cache: what a CAF actor (local or remote) sends to the handle
 /// returned by runtime::cache_actor(name). Values travel as bytes produced by the cache's
 /// codec; failures arrive as caf::error in the "corral" category (see errc).
-using cache_actor = caf::typed_actor<
-  caf::replies_to<get_atom, std::string>::with<std::string>,
-  caf::replies_to<put_atom, std::string, std::string>::with<ok_atom>,
-  caf::replies_to<invalidate_atom, std::string>::with<ok_atom>,
-  caf::replies_to<status_atom>::with<cache_status>>;
+using cache_actor =
+    caf::typed_actor<caf::replies_to<get_atom, std::string>::with<std::string>,
+                     caf::replies_to<put_atom, std::string, std::string>::with<ok_atom>,
+                     caf::replies_to<invalidate_atom, std::string>::with<ok_atom>,
+                     caf::replies_to<status_atom>::with<cache_status>>;
 
 /// The supervisor implements the public interface plus the in-process protocol.
-using supervisor_actor = cache_actor::extend<
-  caf::reacts_to<local_get_msg>, caf::reacts_to<refresh_atom, std::string>,
-  caf::reacts_to<key_idle_atom, std::string, std::uint64_t>, caf::reacts_to<housekeep_atom>,
-  caf::reacts_to<shutdown_atom>>;
+using supervisor_actor =
+    cache_actor::extend<caf::reacts_to<local_get_msg>, caf::reacts_to<refresh_atom, std::string>,
+                        caf::reacts_to<key_idle_atom, std::string, std::uint64_t>,
+                        caf::reacts_to<housekeep_atom>, caf::reacts_to<shutdown_atom>>;
 
 /// One actor per active key; only its supervisor talks to it (plus its own timers and loads).
 using key_actor = caf::typed_actor<
-  caf::replies_to<get_atom, std::string>::with<std::string>, caf::reacts_to<local_get_msg>,
-  caf::reacts_to<refresh_atom>, caf::reacts_to<load_done_msg>,
-  caf::reacts_to<load_timeout_atom, std::uint64_t>, caf::reacts_to<deadline_atom, std::uint64_t>,
-  caf::reacts_to<passivate_atom>, caf::reacts_to<shutdown_atom>>;
+    caf::replies_to<get_atom, std::string>::with<std::string>, caf::reacts_to<local_get_msg>,
+    caf::reacts_to<refresh_atom>, caf::reacts_to<load_done_msg>,
+    caf::reacts_to<load_timeout_atom, std::uint64_t>, caf::reacts_to<deadline_atom, std::uint64_t>,
+    caf::reacts_to<passivate_atom>, caf::reacts_to<shutdown_atom>>;
 
 /// Error category of corral errors carried in caf::error.
 inline constexpr caf::atom_value error_category = caf::atom("corral");

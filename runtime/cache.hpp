@@ -16,8 +16,7 @@
 
 namespace corral {
 
-template <class V>
-class cache {
+template <class V> class cache {
   static_assert(std::is_copy_constructible_v<V>,
                 "cache values are copied out to readers; wrap move-only values in "
                 "std::shared_ptr<const T>");
@@ -74,8 +73,9 @@ public:
   /// never overwrites it.
   void put(std::string_view key, V value) const {
     auto e = std::unique_ptr<entry>(new value_entry<V>(std::move(value)));
-    e->expires_at = core_->put_expiry(core_->now());
-    core_->table.publish(key, e, core_->table.next_version());
+    auto now = core_->now();
+    e->expires_at = core_->put_expiry(now);
+    core_->table.publish(key, e, core_->table.next_version(), now);
     core_->count(counter::puts);
   }
 
@@ -110,19 +110,19 @@ private:
     detail::epoch_guard guard;
     const entry* e = nullptr;
     switch (core_->fast_lookup(key, core_->now(), e)) {
-      case cache_core::lookup::fresh:
-        core_->count(counter::hits);
-        return result<V>{static_cast<const value_entry<V>*>(e)->value};
-      case cache_core::lookup::stale:
-        core_->count(counter::stale_hits);
-        return result<V>{static_cast<const value_entry<V>*>(e)->value};
-      case cache_core::lookup::negative:
-        core_->count(counter::negative_hits);
-        return result<V>{error{errc::not_found, "key '" + std::string{key} +
-                                                  "' not found in cache '" + core_->cfg.name +
-                                                  "'"}};
-      case cache_core::lookup::miss:
-        break;
+    case cache_core::lookup::fresh:
+      core_->count(counter::hits);
+      return result<V>{static_cast<const value_entry<V>*>(e)->value};
+    case cache_core::lookup::stale:
+      core_->count(counter::stale_hits);
+      return result<V>{static_cast<const value_entry<V>*>(e)->value};
+    case cache_core::lookup::negative:
+      core_->count(counter::negative_hits);
+      return result<V>{
+          error{errc::not_found,
+                "key '" + std::string{key} + "' not found in cache '" + core_->cfg.name + "'"}};
+    case cache_core::lookup::miss:
+      break;
     }
     return std::nullopt;
   }
@@ -141,8 +141,8 @@ private:
     auto token = std::make_shared<reply_token>(sink, std::string{key});
     core_->post(core_->supervisor, local_get_msg{std::string{key}, std::move(token), deadline});
     // The key actor answers at the deadline; the extra margin only guards against a lost reply.
-    auto give_up = deadline == time_point::max() ? deadline
-                                                 : deadline + std::chrono::milliseconds(200);
+    auto give_up =
+        deadline == time_point::max() ? deadline : deadline + std::chrono::milliseconds(200);
     return sink->wait(give_up, std::string{key});
   }
 

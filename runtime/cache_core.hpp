@@ -84,8 +84,7 @@ struct cache_core {
 
   /// Sends a message to one of this cache's actors from any thread, unless the runtime is
   /// tearing down its actor system (a loader stuck past shutdown must not touch it).
-  template <class Handle, class... Ts>
-  void post(const Handle& dest, Ts&&... xs) const {
+  template <class Handle, class... Ts> void post(const Handle& dest, Ts&&... xs) const {
     std::shared_lock<std::shared_mutex> gate{send_gate_};
     if (!sends_closed_)
       caf::anon_send(dest, std::forward<Ts>(xs)...);

@@ -18,19 +18,16 @@
 
 namespace corral {
 
-template <class V, class = void>
-struct codec; // no codec unless specialized
+template <class V, class = void> struct codec; // no codec unless specialized
 
-template <>
-struct codec<std::string> {
+template <> struct codec<std::string> {
   static void encode(const std::string& v, std::string& out) { out = v; }
   static std::string decode(std::string_view bytes) { return std::string{bytes}; }
 };
 
 /// Arithmetic values travel as their bytes in little-endian machine order (the only order
 /// corral runs on); the size is checked on decode.
-template <class V>
-struct codec<V, std::enable_if_t<std::is_arithmetic_v<V>>> {
+template <class V> struct codec<V, std::enable_if_t<std::is_arithmetic_v<V>>> {
   static void encode(V v, std::string& out) {
     out.assign(reinterpret_cast<const char*>(&v), sizeof(V));
   }
@@ -44,8 +41,7 @@ struct codec<V, std::enable_if_t<std::is_arithmetic_v<V>>> {
   }
 };
 
-template <class V, class = void>
-struct has_codec : std::false_type {};
+template <class V, class = void> struct has_codec : std::false_type {};
 
 template <class V>
 struct has_codec<V, std::void_t<decltype(codec<V>::encode(std::declval<const V&>(),

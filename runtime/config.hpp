@@ -65,8 +65,8 @@ struct runtime_config {
 class config_error : public std::runtime_error {
 public:
   config_error(std::string path, const std::string& message)
-      : std::runtime_error(path.empty() ? message : path + ": " + message),
-        path_(std::move(path)) {}
+      : std::runtime_error(path.empty() ? message : path + ": " + message), path_(std::move(path)) {
+  }
   const std::string& path() const noexcept { return path_; }
 
 private:

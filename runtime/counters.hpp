@@ -11,19 +11,19 @@
 namespace corral {
 
 enum class counter : std::uint8_t {
-  hits,          // fresh value served from the table
-  negative_hits, // cached "not found" served from the table
-  stale_hits,    // stale value served while a refresh runs (stale_while_revalidate)
-  misses,        // requests that had to wait for the key actor
-  stale_on_error,// stale value served because the reload failed (stale_if_error)
-  errors,        // requests answered with an error other than not_found/timeout
-  timeouts,      // requests answered with a timeout
-  loads,         // loader calls started
-  load_errors,   // loader calls that failed (threw or returned an error)
-  invalidations, // invalidate() calls
-  puts,          // put() calls
-  evictions,     // entries removed by pruning
-  passivations,  // key actors passivated
+  hits,           // fresh value served from the table
+  negative_hits,  // cached "not found" served from the table
+  stale_hits,     // stale value served while a refresh runs (stale_while_revalidate)
+  misses,         // requests that had to wait for the key actor
+  stale_on_error, // stale value served because the reload failed (stale_if_error)
+  errors,         // requests answered with an error other than not_found/timeout
+  timeouts,       // requests answered with a timeout
+  loads,          // loader calls started
+  load_errors,    // loader calls that failed (threw or returned an error)
+  invalidations,  // invalidate() calls
+  puts,           // put() calls
+  evictions,      // entries removed by pruning
+  passivations,   // key actors passivated
   count_
 };
 

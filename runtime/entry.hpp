@@ -33,10 +33,8 @@ struct entry {
 };
 
 /// An entry holding a value of type V.
-template <class V>
-struct value_entry final : entry {
-  template <class... Ts>
-  explicit value_entry(Ts&&... xs) : value(std::forward<Ts>(xs)...) {}
+template <class V> struct value_entry final : entry {
+  template <class... Ts> explicit value_entry(Ts&&... xs) : value(std::forward<Ts>(xs)...) {}
   V value;
 };
 

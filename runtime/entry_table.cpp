@@ -124,8 +124,8 @@ void entry_table::grow_locked(shard& s) {
   detail::retire_object(old_b);
 }
 
-bool entry_table::publish(std::string_view key, std::unique_ptr<entry>& e,
-                          std::uint64_t version) {
+bool entry_table::publish(std::string_view key, std::unique_ptr<entry>& e, std::uint64_t version,
+                          time_point now) {
   auto hash = hash_key(key);
   auto& s = shard_of(hash);
   const entry* old = nullptr;
@@ -135,6 +135,7 @@ bool entry_table::publish(std::string_view key, std::unique_ptr<entry>& e,
     if (version <= n->version)
       return false;
     n->version = version;
+    n->access_tick.store(tick_of(now), std::memory_order_relaxed);
     old = n->current.exchange(e.release(), std::memory_order_acq_rel);
     if (old == nullptr)
       s.live.fetch_add(1, std::memory_order_relaxed);
@@ -200,18 +201,44 @@ std::size_t entry_table::size() const noexcept {
 std::vector<entry_table::sample_item> entry_table::sample(std::size_t n,
                                                           std::mt19937_64& rng) const {
   std::vector<sample_item> out;
+  auto add = [&](const node& nd) {
+    const auto* e = nd.current.load(std::memory_order_relaxed);
+    out.push_back({nd.key, nd.access_tick.load(std::memory_order_relaxed),
+                   e != nullptr ? e->expires_at : time_point::max(), e != nullptr});
+  };
+  std::size_t total_nodes = 0;
+  for (std::size_t i = 0; i <= shard_mask_; ++i) {
+    std::lock_guard<std::mutex> guard{shards_[i].mtx};
+    total_nodes += shards_[i].nodes;
+  }
+  if (n >= total_nodes) { // small table: every key, exactly
+    for (std::size_t i = 0; i <= shard_mask_; ++i) {
+      std::lock_guard<std::mutex> guard{shards_[i].mtx};
+      auto* b = shards_[i].buckets.load(std::memory_order_relaxed);
+      for (std::size_t j = 0; j < b->size(); ++j)
+        for (auto* nd = b->heads[j].load(std::memory_order_relaxed); nd != nullptr;
+             nd = nd->next.load(std::memory_order_relaxed))
+          add(*nd);
+    }
+    return out;
+  }
   out.reserve(n);
-  // Bounded number of probes: an almost empty table must not spin.
+  // Bounded number of probes: a sparse table must not spin. A probe picks a random bucket and a
+  // random position in its chain, so keys behind a bucket head are sampled too.
   for (std::size_t probes = 0; out.size() < n && probes < n * 8; ++probes) {
     auto& s = shards_[rng() & shard_mask_];
     std::lock_guard<std::mutex> guard{s.mtx};
     auto* b = s.buckets.load(std::memory_order_relaxed);
-    auto* node_ptr = b->heads[rng() & b->mask].load(std::memory_order_relaxed);
-    if (node_ptr == nullptr)
+    auto* head = b->heads[rng() & b->mask].load(std::memory_order_relaxed);
+    std::size_t len = 0;
+    for (auto* nd = head; nd != nullptr; nd = nd->next.load(std::memory_order_relaxed))
+      ++len;
+    if (len == 0)
       continue;
-    const auto* e = node_ptr->current.load(std::memory_order_relaxed);
-    out.push_back({node_ptr->key, node_ptr->access_tick.load(std::memory_order_relaxed),
-                   e != nullptr ? e->expires_at : time_point::max(), e != nullptr});
+    auto* nd = head;
+    for (auto skip = rng() % len; skip > 0; --skip)
+      nd = nd->next.load(std::memory_order_relaxed);
+    add(*nd);
   }
   return out;
 }

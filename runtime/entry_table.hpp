@@ -58,8 +58,10 @@ public:
   std::uint64_t next_version() noexcept { return version_clock_.fetch_add(1) + 1; }
 
   /// Makes `e` the key's entry (taking ownership) if `version` is newer than the key's last
-  /// version. Otherwise returns false and leaves `e` with the caller.
-  bool publish(std::string_view key, std::unique_ptr<entry>& e, std::uint64_t version);
+  /// version. Otherwise returns false and leaves `e` with the caller. Storing counts as an
+  /// access at `now` for the pruning policy.
+  bool publish(std::string_view key, std::unique_ptr<entry>& e, std::uint64_t version,
+               time_point now);
 
   /// Drops the key's entry if `version` is newer than its last version; remembers the
   /// version so that older loads cannot store afterwards. Returns whether an entry was dropped.
@@ -77,7 +79,8 @@ public:
     time_point expires_at;
     bool has_entry;
   };
-  /// Up to `n` keys picked at random (for sampled eviction).
+  /// Up to `n` keys picked at random, possibly repeated (for sampled eviction); every key,
+  /// once, when `n` is at least the number of keys.
   std::vector<sample_item> sample(std::size_t n, std::mt19937_64& rng) const;
 
 private:
@@ -93,14 +96,12 @@ private:
   struct alignas(64) shard {
     std::atomic<bucket_array*> buckets{nullptr};
     std::atomic<std::uint64_t> resize_seq{0}; // odd while the shard grows
-    alignas(64) mutable std::mutex mtx;        // own line: readers never touch it
+    alignas(64) mutable std::mutex mtx;       // own line: readers never touch it
     std::size_t nodes = 0;
     std::atomic<std::size_t> live{0};
   };
 
-  shard& shard_of(std::size_t hash) const noexcept {
-    return shards_[(hash >> 32) & shard_mask_];
-  }
+  shard& shard_of(std::size_t hash) const noexcept { return shards_[(hash >> 32) & shard_mask_]; }
   static node* find_in(const bucket_array& b, std::string_view key, std::size_t hash) noexcept;
   node* find_or_insert_locked(shard& s, std::string_view key, std::size_t hash);
   void grow_locked(shard& s);

@@ -86,4 +86,3 @@ std::size_t epoch_domain::reclaim_locked(std::unique_lock<std::mutex>& lock) {
 }
 
 } // namespace corral::detail
-

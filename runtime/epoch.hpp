@@ -71,8 +71,7 @@ private:
 };
 
 /// Retires an object allocated with `new T`.
-template <class T>
-void retire_object(T* ptr) {
+template <class T> void retire_object(T* ptr) {
   if (ptr != nullptr)
     epoch_domain::instance().retire(ptr, [](void* p) { delete static_cast<T*>(p); });
 }

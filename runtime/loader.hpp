@@ -16,18 +16,13 @@
 
 namespace corral {
 
-template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
+template <class T> struct is_optional : std::false_type {};
+template <class T> struct is_optional<std::optional<T>> : std::true_type {};
 
-template <class T>
-struct is_result : std::false_type {};
-template <class T>
-struct is_result<result<T>> : std::true_type {};
+template <class T> struct is_result : std::false_type {};
+template <class T> struct is_result<result<T>> : std::true_type {};
 
-template <class V, class F>
-erased_loader wrap_loader(F fn) {
+template <class V, class F> erased_loader wrap_loader(F fn) {
   using R = std::decay_t<std::invoke_result_t<F&, const std::string&>>;
   static_assert(std::is_convertible_v<R, V> || is_optional<R>::value || is_result<R>::value,
                 "a loader must return V, std::optional<V> or corral::result<V>");

@@ -12,16 +12,14 @@
 
 namespace corral {
 
-template <class V>
-result<V> to_result(const outcome& o) {
+template <class V> result<V> to_result(const outcome& o) {
   if (o.value != nullptr)
     return static_cast<const value_entry<V>*>(o.value)->value;
   return o.err;
 }
 
 /// A thread waiting in cache<V>::get.
-template <class V>
-class blocking_sink final : public reply_sink {
+template <class V> class blocking_sink final : public reply_sink {
 public:
   void deliver(const outcome& o) noexcept override {
     auto r = to_result<V>(o); // copy the value while the entry is guaranteed alive
@@ -48,8 +46,7 @@ private:
 };
 
 /// A std::future handed to the caller of get_async.
-template <class V>
-class promise_sink final : public reply_sink {
+template <class V> class promise_sink final : public reply_sink {
 public:
   std::future<result<V>> future() { return promise_.get_future(); }
   void deliver(const outcome& o) noexcept override { promise_.set_value(to_result<V>(o)); }
@@ -59,8 +56,7 @@ private:
 };
 
 /// A callback, run on the key actor's thread: it must be quick and must not block.
-template <class V>
-class callback_sink final : public reply_sink {
+template <class V> class callback_sink final : public reply_sink {
 public:
   explicit callback_sink(std::function<void(result<V>)> f) : f_(std::move(f)) {}
   void deliver(const outcome& o) noexcept override {

@@ -8,8 +8,7 @@
 
 namespace corral {
 
-template <class V>
-class result {
+template <class V> class result {
 public:
   result(V value) : data_(std::in_place_index<0>, std::move(value)) {}
   result(error err) : data_(std::in_place_index<1>, std::move(err)) {}

@@ -29,8 +29,8 @@ caf::actor_system_config make_caf_config(const runtime_config& cfg) {
 
 std::string type_error(const std::string& cache, const std::type_info& want,
                        const std::type_info& have) {
-  return "cache '" + cache + "' holds values of type " + have.name() +
-         ", requested as type " + want.name();
+  return "cache '" + cache + "' holds values of type " + have.name() + ", requested as type " +
+         want.name();
 }
 
 } // namespace
@@ -92,11 +92,11 @@ cache_core_ptr runtime::core_for(const std::string& name, const value_ops& ops) 
       throw config_error(path, "no loader registered under the name '" + pos->loader + "'");
     if (*l->second.type != *ops.type)
       throw config_error(path, "loader '" + pos->loader + "' produces " + l->second.type->name() +
-                                 ", cache requested as " + ops.type->name());
+                                   ", cache requested as " + ops.type->name());
     loader = l->second.fn;
   }
-  auto core = std::make_shared<cache_core>(*pos, ops, std::move(loader), impl_->pool,
-                                           impl_->sys.clock());
+  auto core =
+      std::make_shared<cache_core>(*pos, ops, std::move(loader), impl_->pool, impl_->sys.clock());
   spawn_cache_supervisor(impl_->sys, core);
   impl_->caches.emplace(name, core);
   return core;

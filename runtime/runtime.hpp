@@ -32,28 +32,24 @@ public:
   runtime& operator=(const runtime&) = delete;
 
   /// Registers a loader under `name`, for caches whose config names it (JSON "loader").
-  template <class V, class F>
-  void register_loader(const std::string& name, F loader) {
+  template <class V, class F> void register_loader(const std::string& name, F loader) {
     add_loader(name, typeid(V), wrap_loader<V>(std::move(loader)));
   }
 
   /// The cache declared in the config under `name`, with the loader its config names.
   /// Throws config_error for an unknown cache or loader, corral::failure on a type mismatch.
-  template <class V>
-  corral::cache<V> cache(const std::string& name) {
+  template <class V> corral::cache<V> cache(const std::string& name) {
     return corral::cache<V>{core_for(name, value_ops_for<V>())};
   }
 
   /// Declares a cache in code with its loader (or replaces nothing: the name must be new).
-  template <class V, class F>
-  corral::cache<V> make_cache(cache_config cfg, F loader) {
-    return corral::cache<V>{add_cache(std::move(cfg), value_ops_for<V>(),
-                                      wrap_loader<V>(std::move(loader)))};
+  template <class V, class F> corral::cache<V> make_cache(cache_config cfg, F loader) {
+    return corral::cache<V>{
+        add_cache(std::move(cfg), value_ops_for<V>(), wrap_loader<V>(std::move(loader)))};
   }
 
   /// Declares a cache in code without a loader: values come only from put().
-  template <class V>
-  corral::cache<V> make_cache(cache_config cfg) {
+  template <class V> corral::cache<V> make_cache(cache_config cfg) {
     return corral::cache<V>{add_cache(std::move(cfg), value_ops_for<V>(), {})};
   }
 

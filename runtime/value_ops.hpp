@@ -11,34 +11,33 @@
 
 namespace corral {
 
-template <class V>
-const value_ops& value_ops_for() {
+template <class V> const value_ops& value_ops_for() {
   static const value_ops ops{
-    &typeid(V),
-    [](const entry& e, std::string& out) -> bool {
-      if constexpr (has_codec<V>::value) {
-        codec<V>::encode(static_cast<const value_entry<V>&>(e).value, out);
-        return true;
-      } else {
-        (void) e;
-        (void) out;
-        return false;
-      }
-    },
-    [](std::string_view bytes, std::string& err) -> std::unique_ptr<entry> {
-      if constexpr (has_codec<V>::value) {
-        try {
-          return std::make_unique<value_entry<V>>(codec<V>::decode(bytes));
-        } catch (const std::exception& ex) {
-          err = ex.what();
+      &typeid(V),
+      [](const entry& e, std::string& out) -> bool {
+        if constexpr (has_codec<V>::value) {
+          codec<V>::encode(static_cast<const value_entry<V>&>(e).value, out);
+          return true;
+        } else {
+          (void)e;
+          (void)out;
+          return false;
+        }
+      },
+      [](std::string_view bytes, std::string& err) -> std::unique_ptr<entry> {
+        if constexpr (has_codec<V>::value) {
+          try {
+            return std::make_unique<value_entry<V>>(codec<V>::decode(bytes));
+          } catch (const std::exception& ex) {
+            err = ex.what();
+            return nullptr;
+          }
+        } else {
+          (void)bytes;
+          err = "value type has no corral::codec";
           return nullptr;
         }
-      } else {
-        (void) bytes;
-        err = "value type has no corral::codec";
-        return nullptr;
-      }
-    },
+      },
   };
   return ops;
 }

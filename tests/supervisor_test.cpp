@@ -1,0 +1,183 @@
+// Message-level tests of the cache supervisor: routing, passivation, resident cap, pruning, and
+// the public message interface used by CAF actors.
+#include "test_fixture.hpp"
+
+using namespace corral;
+using namespace corral::test;
+
+namespace {
+
+cache_config base_config() {
+  cache_config c;
+  c.ttl = std::chrono::seconds(60);
+  c.load_timeout = duration::zero();
+  c.idle_timeout = ms(100);
+  c.prune_interval = ms(20);
+  return c;
+}
+
+void load_key(fixture& f, const std::string& key) {
+  f.request(key);
+  f.run();
+  f.finish_one_load();
+}
+
+} // namespace
+
+TEST_CASE("an idle key actor is passivated after idle_timeout and its entry stays",
+          "[supervisor]") {
+  fixture f{base_config()};
+  load_key(f, "k");
+  CHECK(f.status().resident_actors == 1);
+  f.advance(ms(80));
+  CHECK(f.status().resident_actors == 1);
+  f.advance(ms(40)); // a housekeeping tick after 100 ms of idleness
+  auto s = f.status();
+  CHECK(s.resident_actors == 0);
+  CHECK(s.passivations == 1);
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"v:k"});
+  // The next miss-path request spawns a fresh actor and is answered from the table.
+  auto w = f.request("k");
+  f.run();
+  REQUIRE(w->results.size() == 1);
+  CHECK(f.loader->calls.size() == 1);
+}
+
+TEST_CASE("a key actor with a load in flight is never passivated", "[supervisor]") {
+  fixture f{base_config()};
+  auto w = f.request("k");
+  f.run();
+  f.advance(ms(500));
+  CHECK(f.status().resident_actors == 1);
+  f.finish_one_load();
+  REQUIRE(w->results.size() == 1);
+  f.advance(ms(200));
+  CHECK(f.status().resident_actors == 0);
+}
+
+TEST_CASE("max_resident_actors passivates the longest-idle actors first", "[supervisor]") {
+  auto cfg = base_config();
+  cfg.idle_timeout = std::chrono::seconds(100);
+  cfg.max_resident_actors = 2;
+  fixture f{cfg};
+  load_key(f, "a");
+  f.advance(ms(1));
+  load_key(f, "b");
+  CHECK(f.status().resident_actors == 2);
+  load_key(f, "c"); // makes room by passivating "a", the longest idle
+  auto s = f.status();
+  CHECK(s.resident_actors == 2);
+  CHECK(s.passivations == 1);
+  CHECK(f.handle.try_get("a").has_value());
+}
+
+TEST_CASE("the resident cap is soft: busy actors are never passivated to make room",
+          "[supervisor]") {
+  auto cfg = base_config();
+  cfg.max_resident_actors = 1;
+  fixture f{cfg};
+  f.request("a");
+  f.request("b");
+  f.run();
+  CHECK(f.status().resident_actors == 2);
+  CHECK(f.loads.queued() == 2);
+}
+
+TEST_CASE("pruning evicts the least recently read keys down to max_entries", "[supervisor]") {
+  auto cfg = base_config();
+  cfg.max_entries = 15;
+  fixture f{cfg};
+  for (int i = 0; i < 10; ++i)
+    f.handle.put("old" + std::to_string(i), "v");
+  f.advance(ms(50));
+  for (int i = 0; i < 5; ++i) // read half of the old keys again
+    REQUIRE(f.handle.try_get("old" + std::to_string(i)).has_value());
+  for (int i = 0; i < 10; ++i)
+    f.handle.put("new" + std::to_string(i), "v");
+  f.advance(ms(20)); // one housekeeping pass: 20 entries, limit 15
+  CHECK(f.handle.size() == 15);
+  CHECK(f.status().evictions == 5);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(f.handle.try_get("old" + std::to_string(i)).has_value());
+    CHECK_FALSE(f.handle.try_get("old" + std::to_string(i + 5)).has_value());
+  }
+}
+
+TEST_CASE("sampled pruning of a large table keeps recently read keys", "[supervisor]") {
+  auto cfg = base_config();
+  cfg.max_entries = 5000;
+  cfg.prune_interval = ms(100); // the first pass runs at 100 ms, after the reads below
+  fixture f{cfg};
+  for (int i = 0; i < 10000; ++i)
+    f.handle.put("k" + std::to_string(i), "v");
+  f.advance(ms(60));
+  for (int i = 0; i < 5000; ++i) // the even keys are read again
+    REQUIRE(f.handle.try_get("k" + std::to_string(2 * i)).has_value());
+  f.advance(ms(40));
+  CHECK(f.handle.size() == 5000);
+  int hot_kept = 0;
+  for (int i = 0; i < 5000; ++i)
+    hot_kept += f.handle.try_get("k" + std::to_string(2 * i)).has_value() ? 1 : 0;
+  // Sampling is approximate; a policy blind to recency would keep about half.
+  CHECK(hot_kept >= 4500);
+}
+
+TEST_CASE("pruning never evicts a key whose load is in flight", "[supervisor]") {
+  auto cfg = base_config();
+  cfg.max_entries = 1;
+  cfg.ttl = ms(30);
+  fixture f{cfg};
+  load_key(f, "busy");
+  f.advance(ms(50)); // "busy" has expired: the first candidate for eviction
+  f.handle.put("other", "v");
+  auto w = f.request("busy"); // starts a reload: the key's actor is busy
+  f.run();
+  REQUIRE(f.loads.queued() == 1);
+  f.advance(ms(20));
+  CHECK(f.status().evictions == 1);
+  CHECK_FALSE(f.handle.try_get("other").has_value());
+  f.finish_one_load();
+  REQUIRE(w->results.size() == 1);
+  CHECK(f.handle.try_get("busy") == std::optional<std::string>{"v:busy"});
+}
+
+TEST_CASE("CAF actors use the cache through messages only", "[supervisor][messages]") {
+  fixture f{base_config()};
+  std::vector<std::string> got;
+  std::vector<error> failures;
+  auto cache_ref = caf::actor_cast<cache_actor>(f.core->supervisor);
+  f.sys.spawn([&](caf::event_based_actor* self) {
+    self->request(cache_ref, caf::infinite, get_atom::value, std::string{"k"})
+        .then([&](const std::string& bytes) { got.push_back(bytes); },
+              [&](caf::error& e) { failures.push_back(from_caf_error(e)); });
+  });
+  f.run();
+  REQUIRE(f.loads.queued() == 1);
+  f.finish_one_load();
+  REQUIRE(got == std::vector<std::string>{"v:k"});
+
+  f.sys.spawn([&](caf::event_based_actor* self) {
+    self->request(cache_ref, caf::infinite, put_atom::value, std::string{"p"}, std::string{"x"})
+        .then([&](ok_atom) { got.push_back("put-ok"); });
+    self->request(cache_ref, caf::infinite, invalidate_atom::value, std::string{"k"})
+        .then([&](ok_atom) { got.push_back("invalidate-ok"); });
+  });
+  f.run();
+  CHECK(f.handle.try_get("p") == std::optional<std::string>{"x"});
+  CHECK_FALSE(f.handle.try_get("k").has_value());
+  CHECK(got.size() == 3);
+
+  f.loader->script = [](const std::string&) -> std::optional<std::string> {
+    throw std::runtime_error("nope");
+  };
+  f.sys.spawn([&](caf::event_based_actor* self) {
+    self->request(cache_ref, caf::infinite, get_atom::value, std::string{"bad"})
+        .then([&](const std::string& bytes) { got.push_back(bytes); },
+              [&](caf::error& e) { failures.push_back(from_caf_error(e)); });
+  });
+  f.run();
+  f.finish_one_load();
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].code == errc::load_failed);
+  CHECK(failures[0].message.find("nope") != std::string::npos);
+}

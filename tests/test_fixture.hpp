@@ -1,0 +1,130 @@
+// A cache on CAF's deterministic test scheduler with a manual loader executor: tests decide
+// when each message is handled, when each load completes and what time it is.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <catch2/catch.hpp>
+
+#include "actors/cache_supervisor.hpp"
+#include "runtime/cache.hpp"
+#include "runtime/loader.hpp"
+#include "runtime/value_ops.hpp"
+
+namespace corral::test {
+
+/// Records what a requester received.
+class recording_sink final : public reply_sink {
+public:
+  void deliver(const outcome& o) noexcept override {
+    results.push_back(to_result<std::string>(o));
+    stale.push_back(o.stale);
+  }
+  std::vector<result<std::string>> results;
+  std::vector<bool> stale;
+};
+
+/// A scripted loader: each call is recorded and answered by `script` (default: "v:<key>").
+struct scripted_loader {
+  std::vector<std::string> calls;
+  std::function<std::optional<std::string>(const std::string&)> script =
+      [](const std::string& key) { return std::optional<std::string>{"v:" + key}; };
+};
+
+inline caf::actor_system_config& test_config(caf::actor_system_config& cfg) {
+  cfg.set("scheduler.policy", caf::atom("testing"));
+  cfg.set("logger.console", caf::atom("none"));
+  register_message_types(cfg);
+  return cfg;
+}
+
+struct fixture {
+  explicit fixture(cache_config c, bool with_loader = true)
+      : sys(test_config(caf_cfg)),
+        sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
+        loader(std::make_shared<scripted_loader>()) {
+    c.name = c.name.empty() ? "test" : c.name;
+    erased_loader fn;
+    if (with_loader) {
+      auto l = loader;
+      fn = wrap_loader<std::string>([l](const std::string& key) {
+        l->calls.push_back(key);
+        return l->script(key);
+      });
+    }
+    core = std::make_shared<cache_core>(c, value_ops_for<std::string>(), std::move(fn), loads,
+                                        sys.clock());
+    spawn_cache_supervisor(sys, core);
+    handle = cache<std::string>{core};
+    sched.run();
+  }
+
+  ~fixture() {
+    // Stop every actor even after a failed REQUIRE, or the actor_system destructor waits forever.
+    caf::anon_send(core->supervisor, shutdown_atom::value);
+    sched.run();
+    loads.run_all();
+    core->close_sends();
+    sched.run();
+  }
+
+  /// Sends a local get (as cache<V>::get does on a miss) and returns its recorder.
+  std::shared_ptr<recording_sink> request(const std::string& key,
+                                          time_point deadline = time_point::max()) {
+    auto sink = std::make_shared<recording_sink>();
+    auto token = std::make_shared<reply_token>(sink, key);
+    caf::anon_send(core->supervisor, local_get_msg{key, std::move(token), deadline});
+    return sink;
+  }
+
+  /// Runs every queued message (not timers).
+  void run() { sched.run(); }
+  /// Completes the oldest pending load and delivers its result.
+  void finish_one_load() {
+    REQUIRE(loads.run_one());
+    sched.run();
+  }
+  void advance(duration d) {
+    sched.advance_time(std::chrono::duration_cast<caf::timespan>(d));
+    sched.run();
+  }
+  time_point now() const { return core->now(); }
+
+  cache_status status() {
+    cache_status out;
+    bool done = false;
+    sys.spawn([&](caf::event_based_actor* self) {
+      self->request(core->supervisor, caf::infinite, status_atom::value)
+          .then([&](const cache_status& s) {
+            out = s;
+            done = true;
+          });
+    });
+    sched.run();
+    REQUIRE(done);
+    return out;
+  }
+
+  std::uint64_t count(counter c) const { return core->counters.get(c); }
+
+  caf::actor_system_config caf_cfg;
+  caf::actor_system sys;
+  caf::scheduler::test_coordinator& sched;
+  manual_executor loads;
+  std::shared_ptr<scripted_loader> loader;
+  cache_core_ptr core;
+  cache<std::string> handle;
+};
+
+inline std::chrono::milliseconds ms(long n) {
+  return std::chrono::milliseconds(n);
+}
+
+} // namespace corral::test
