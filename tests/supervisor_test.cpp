@@ -181,3 +181,21 @@ TEST_CASE("CAF actors use the cache through messages only", "[supervisor][messag
   CHECK(failures[0].code == errc::load_failed);
   CHECK(failures[0].message.find("nope") != std::string::npos);
 }
+
+TEST_CASE("a value put by message expires after the ttl like any other", "[supervisor][messages]") {
+  auto cfg = base_config();
+  cfg.ttl = ms(100);
+  fixture f{cfg};
+  auto cache_ref = caf::actor_cast<cache_actor>(f.core->supervisor);
+  bool stored = false;
+  f.sys.spawn([&](caf::event_based_actor* self) {
+    self->request(cache_ref, caf::infinite, put_atom::value, std::string{"p"}, std::string{"x"})
+      .then([&](ok_atom) { stored = true; });
+  });
+  f.run();
+  REQUIRE(stored);
+  f.advance(ms(99));
+  CHECK(f.handle.try_get("p") == std::optional<std::string>{"x"});
+  f.advance(ms(1));
+  CHECK_FALSE(f.handle.try_get("p").has_value());
+}

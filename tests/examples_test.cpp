@@ -1,0 +1,83 @@
+// Runs every example program as a user would and checks its exit status and key output lines.
+// The examples check their own invariants (load counts, values) and exit non-zero on failure.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include <sys/wait.h>
+
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct run_result {
+  int status = -1; // exit code, or -1 if the program did not exit normally
+  std::string out; // stdout (and stderr when asked for)
+};
+
+run_result run(const std::string& command) {
+  run_result r;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;)
+    r.out.append(buf, n);
+  int raw = pclose(pipe);
+  if (raw != -1 && WIFEXITED(raw))
+    r.status = WEXITSTATUS(raw);
+  return r;
+}
+
+std::string example(const std::string& name) {
+  return std::string{CORRAL_BINARY_DIR} + "/examples/corral-" + name;
+}
+
+} // namespace
+
+TEST_CASE("price_fetcher fetches each ticker once per ttl", "[examples]") {
+  auto r = run(example("price-fetcher"));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("AAPL: 189.25"));
+  CHECK_THAT(r.out, Contains("fetches: 3\n"));
+  CHECK_THAT(r.out, Contains("fetches after ttl: 3\n"));
+  CHECK_THAT(r.out, Contains("failed requests: 0"));
+}
+
+TEST_CASE("zip_lookup calls its stub once per zip", "[examples]") {
+  auto r = run(example("zip-lookup"));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("10001 -> New York, NY"));
+  CHECK_THAT(r.out, Contains("00000 -> not_found"));
+  CHECK_THAT(r.out, Contains("lookups: 10, distinct zips: 4, stub calls: 4"));
+}
+
+TEST_CASE("actor_client talks to a cache through messages", "[examples]") {
+  auto r = run(example("actor-client"));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("put EURUSD -> ok"));
+  CHECK_THAT(r.out, Contains("get EURUSD -> 1.08"));
+  CHECK_THAT(r.out, Contains("get NOPE -> not_found"));
+  CHECK_THAT(r.out, Contains("invalidate AAPL -> ok"));
+  CHECK_THAT(r.out, Contains("status: cache=prices"));
+  CHECK_THAT(r.out, Contains("loader calls: 3"));
+}
+
+TEST_CASE("demo keeps single-flight through two spikes", "[examples]") {
+  auto r = run(example("demo") + " --config " CORRAL_SOURCE_DIR "/config/default.json --quiet");
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("loader calls  100 (corral counted 100 loads)"));
+  CHECK_THAT(r.out, Contains("errors        0"));
+  CHECK_THAT(r.out, Contains("single-flight held: 100 loads for 10,000 requests per wave"));
+}
+
+TEST_CASE("demo rejects a missing config file with exit code 2", "[examples]") {
+  auto r = run(example("demo") + " --config /nonexistent/corral.json --quiet 2>&1");
+  INFO(r.out);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.out, Contains("/nonexistent/corral.json"));
+}

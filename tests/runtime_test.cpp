@@ -1,0 +1,271 @@
+// The runtime on real threads: the spike manager's own tests ported, concurrency and hangs.
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <caf/scoped_actor.hpp>
+#include <catch2/catch.hpp>
+
+#include "runtime/config_json.hpp"
+#include "runtime/runtime.hpp"
+
+using namespace corral;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Releases every waiting thread at once.
+class gate {
+public:
+  void open() {
+    std::lock_guard<std::mutex> g{m_};
+    open_ = true;
+    cv_.notify_all();
+  }
+  void wait() {
+    std::unique_lock<std::mutex> l{m_};
+    cv_.wait(l, [this] { return open_; });
+  }
+
+private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+runtime_config small_runtime(std::size_t loader_threads = 8) {
+  runtime_config cfg;
+  cfg.scheduler_threads = 2;
+  cfg.loader_threads = loader_threads;
+  return cfg;
+}
+
+cache_config named(std::string name, duration ttl) {
+  cache_config c;
+  c.name = std::move(name);
+  c.ttl = ttl;
+  return c;
+}
+
+/// Runs `threads` threads, each calling f(thread_index) once after a common start.
+template <class F>
+void run_concurrently(int threads, F f) {
+  gate start;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      start.wait();
+      f(t);
+    });
+  start.open();
+  for (auto& th : pool)
+    th.join();
+}
+
+} // namespace
+
+TEST_CASE("spike manager: 4 keys x 8 requesters x 11 waves make 4 loads per TTL window",
+          "[runtime][spike]") {
+  runtime rt{small_runtime()};
+  std::atomic<int> loads{0};
+  auto c = rt.make_cache<std::string>(named("prices", 3s), [&](const std::string& k) {
+    ++loads;
+    std::this_thread::sleep_for(20ms);
+    return "price-of-" + k;
+  });
+  const std::vector<std::string> keys{"a", "b", "c", "d"};
+  std::atomic<int> wrong{0};
+  auto waves = [&] {
+    for (int wave = 0; wave < 11; ++wave) {
+      run_concurrently(32, [&](int t) {
+        auto& key = keys[t % 4];
+        auto r = c.get(key);
+        if (!r.ok() || r.value() != "price-of-" + key)
+          ++wrong;
+      });
+      std::this_thread::sleep_for(100ms);
+    }
+  };
+  auto start = std::chrono::steady_clock::now();
+  waves();
+  CHECK(loads == 4);
+  CHECK(wrong == 0);
+  // Past the TTL window every key is loaded exactly once more.
+  std::this_thread::sleep_until(start + 3s + 100ms);
+  waves();
+  CHECK(loads == 8);
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("spike manager: 1000 concurrent random reads return the first values, 6 loads",
+          "[runtime][spike]") {
+  runtime rt{small_runtime()};
+  std::atomic<int> loads{0};
+  auto c = rt.make_cache<int>(named("numbers", 1h), [&](const std::string&) {
+    return ++loads; // a different value per call: a second load would show
+  });
+  std::map<std::string, int> first;
+  for (int i = 0; i < 6; ++i) {
+    auto key = "key" + std::to_string(i);
+    first[key] = c.get(key).value();
+  }
+  std::atomic<int> wrong{0};
+  run_concurrently(50, [&](int t) {
+    std::mt19937 rng(static_cast<unsigned>(t));
+    for (int i = 0; i < 20; ++i) {
+      auto key = "key" + std::to_string(rng() % 6);
+      auto r = c.get(key);
+      if (!r.ok() || r.value() != first[key])
+        ++wrong;
+    }
+  });
+  CHECK(wrong == 0);
+  CHECK(loads == 6);
+}
+
+TEST_CASE("lazy loader: ttl 0 loads each key once, forever", "[runtime][spike]") {
+  runtime rt{small_runtime()};
+  std::atomic<int> loads{0};
+  auto zips = rt.make_cache<std::string>(named("zips", 0s), [&](const std::string& zip) {
+    ++loads;
+    return "city-" + zip;
+  });
+  for (int round = 0; round < 3; ++round)
+    for (auto zip : {"10115", "80331", "20095"})
+      CHECK(zips.get(zip).value() == std::string{"city-"} + zip);
+  CHECK(loads == 3);
+  CHECK(zips.config().ttl == 0s);
+}
+
+TEST_CASE("64 threads x 1000 gets over 100 keys with a slow loader make exactly 100 loads",
+          "[runtime][stress]") {
+  runtime rt{small_runtime(16)};
+  std::atomic<int> loads{0};
+  auto c = rt.make_cache<std::string>(named("stress", 1h), [&](const std::string& k) {
+    ++loads;
+    std::this_thread::sleep_for(10ms);
+    return "value-" + k;
+  });
+  std::atomic<int> wrong{0};
+  run_concurrently(64, [&](int t) {
+    std::mt19937 rng(static_cast<unsigned>(t));
+    for (int i = 0; i < 1000; ++i) {
+      auto key = std::to_string(rng() % 100);
+      auto r = c.get(key);
+      if (!r.ok() || r.value() != "value-" + key)
+        ++wrong;
+    }
+  });
+  CHECK(wrong == 0);
+  CHECK(loads == 100);
+  auto n = c.counters();
+  CHECK(n[static_cast<std::size_t>(counter::loads)] == 100);
+  CHECK(n[static_cast<std::size_t>(counter::hits)] + n[static_cast<std::size_t>(counter::misses)] ==
+        64000);
+}
+
+TEST_CASE("a loader that hangs past load_timeout leaves no thread waiting", "[runtime][hang]") {
+  runtime rt{small_runtime(2)};
+  gate release;
+  auto cfg = named("hang", 1h);
+  cfg.load_timeout = 100ms;
+  auto c = rt.make_cache<std::string>(cfg, [&](const std::string&) {
+    release.wait(); // hangs until the test ends
+    return std::string{"late"};
+  });
+  std::atomic<int> timeouts{0};
+  run_concurrently(16, [&](int t) {
+    if (c.get("k" + std::to_string(t % 2)).code() == errc::timeout)
+      ++timeouts;
+  });
+  CHECK(timeouts == 16);
+  release.open();
+}
+
+TEST_CASE("a request deadline expires without failing the other waiters", "[runtime]") {
+  runtime rt{small_runtime()};
+  gate release;
+  auto c = rt.make_cache<std::string>(named("deadline", 1h), [&](const std::string&) {
+    release.wait();
+    return std::string{"v"};
+  });
+  auto patient = std::async(std::launch::async, [&] { return c.get("k"); });
+  auto hurried = c.get("k", 50ms);
+  CHECK(hurried.code() == errc::timeout);
+  release.open();
+  CHECK(patient.get().value() == "v");
+}
+
+TEST_CASE("asynchronous gets: futures and callbacks", "[runtime]") {
+  runtime rt{small_runtime()};
+  auto c = rt.make_cache<std::string>(named("async", 1h),
+                                      [](const std::string& k) { return "v-" + k; });
+  auto fut = c.get_async("a");
+  CHECK(fut.get().value() == "v-a");
+  std::promise<result<std::string>> p;
+  c.get_async("b", [&](result<std::string> r) { p.set_value(std::move(r)); });
+  CHECK(p.get_future().get().value() == "v-b");
+  // A hit answers on the calling thread at once.
+  auto hit = c.get_async("a");
+  CHECK(hit.wait_for(0s) == std::future_status::ready);
+}
+
+TEST_CASE("shutdown answers a thread blocked on a hung loader", "[runtime][hang]") {
+  gate release;
+  auto rt = std::make_unique<runtime>(small_runtime(1));
+  auto cfg = named("stuck", 1h);
+  cfg.load_timeout = 0s; // wait forever: only shutdown can answer
+  auto c = rt->make_cache<std::string>(cfg, [&](const std::string&) {
+    release.wait();
+    return std::string{"v"};
+  });
+  auto waiter = std::async(std::launch::async, [&] { return c.get("k"); });
+  // Wait until the request is parked (the load has started) before stopping.
+  for (int i = 0; i < 1000 && c.counters()[static_cast<std::size_t>(counter::loads)] == 0; ++i)
+    std::this_thread::sleep_for(1ms);
+  REQUIRE(c.counters()[static_cast<std::size_t>(counter::loads)] == 1);
+  rt->shutdown(50ms); // the loader is still stuck: it is abandoned after 50 ms
+  CHECK(waiter.get().code() == errc::shutting_down);
+  CHECK(c.get("k").code() == errc::shutting_down);
+  release.open();
+  rt.reset();
+}
+
+TEST_CASE("a runtime built from JSON uses loaders registered by name", "[runtime][config]") {
+  auto cfg = parse_config(R"({
+    "loader_threads": 2,
+    "caches": [ { "name": "prices", "loader": "price", "ttl": "1s" },
+                { "name": "orphans", "loader": "missing" } ]
+  })");
+  runtime rt{cfg};
+  rt.register_loader<double>("price", [](const std::string& k) { return k.size() * 1.5; });
+  auto prices = rt.cache<double>("prices");
+  CHECK(prices.get("abcd").value() == 6.0);
+  CHECK(prices.config().ttl == 1s);
+  CHECK_THROWS_WITH(rt.cache<double>("orphans"),
+                    Catch::Contains("caches[1].loader") && Catch::Contains("'missing'"));
+  CHECK_THROWS_WITH(rt.cache<double>("nope"), Catch::Contains("no cache named 'nope'"));
+  CHECK_THROWS_AS(rt.cache<int>("prices"), failure);
+}
+
+TEST_CASE("CAF actors reach a runtime cache through its actor handle", "[runtime][messages]") {
+  runtime rt{small_runtime()};
+  auto c = rt.make_cache<std::string>(named("msg", 1h),
+                                      [](const std::string& k) { return "v-" + k; });
+  caf::scoped_actor self{rt.system()};
+  std::string got;
+  self->request(rt.actor_of("msg"), 5s, get_atom::value, std::string{"x"})
+    .receive([&](const std::string& bytes) { got = bytes; },
+             [&](caf::error& e) { FAIL(rt.system().render(e)); });
+  CHECK(got == "v-x");
+  cache_status st;
+  self->request(c.actor(), 5s, status_atom::value)
+    .receive([&](const cache_status& s) { st = s; },
+             [&](caf::error& e) { FAIL(rt.system().render(e)); });
+  CHECK(st.cache == "msg");
+  CHECK(st.entries == 1);
+}
