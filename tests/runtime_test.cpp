@@ -52,8 +52,7 @@ cache_config named(std::string name, duration ttl) {
 }
 
 /// Runs `threads` threads, each calling f(thread_index) once after a common start.
-template <class F>
-void run_concurrently(int threads, F f) {
+template <class F> void run_concurrently(int threads, F f) {
   gate start;
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t)
@@ -202,8 +201,8 @@ TEST_CASE("a request deadline expires without failing the other waiters", "[runt
 
 TEST_CASE("asynchronous gets: futures and callbacks", "[runtime]") {
   runtime rt{small_runtime()};
-  auto c = rt.make_cache<std::string>(named("async", 1h),
-                                      [](const std::string& k) { return "v-" + k; });
+  auto c =
+      rt.make_cache<std::string>(named("async", 1h), [](const std::string& k) { return "v-" + k; });
   auto fut = c.get_async("a");
   CHECK(fut.get().value() == "v-a");
   std::promise<result<std::string>> p;
@@ -254,18 +253,18 @@ TEST_CASE("a runtime built from JSON uses loaders registered by name", "[runtime
 
 TEST_CASE("CAF actors reach a runtime cache through its actor handle", "[runtime][messages]") {
   runtime rt{small_runtime()};
-  auto c = rt.make_cache<std::string>(named("msg", 1h),
-                                      [](const std::string& k) { return "v-" + k; });
+  auto c =
+      rt.make_cache<std::string>(named("msg", 1h), [](const std::string& k) { return "v-" + k; });
   caf::scoped_actor self{rt.system()};
   std::string got;
   self->request(rt.actor_of("msg"), 5s, get_atom::value, std::string{"x"})
-    .receive([&](const std::string& bytes) { got = bytes; },
-             [&](caf::error& e) { FAIL(rt.system().render(e)); });
+      .receive([&](const std::string& bytes) { got = bytes; },
+               [&](caf::error& e) { FAIL(rt.system().render(e)); });
   CHECK(got == "v-x");
   cache_status st;
   self->request(c.actor(), 5s, status_atom::value)
-    .receive([&](const cache_status& s) { st = s; },
-             [&](caf::error& e) { FAIL(rt.system().render(e)); });
+      .receive([&](const cache_status& s) { st = s; },
+               [&](caf::error& e) { FAIL(rt.system().render(e)); });
   CHECK(st.cache == "msg");
   CHECK(st.entries == 1);
 }

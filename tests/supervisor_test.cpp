@@ -146,7 +146,7 @@ TEST_CASE("CAF actors use the cache through messages only", "[supervisor][messag
   std::vector<std::string> got;
   std::vector<error> failures;
   auto cache_ref = caf::actor_cast<cache_actor>(f.core->supervisor);
-  f.sys.spawn([&](caf::event_based_actor* self) {
+  spawn_client(f.sys, [&](caf::event_based_actor* self) {
     self->request(cache_ref, caf::infinite, get_atom::value, std::string{"k"})
         .then([&](const std::string& bytes) { got.push_back(bytes); },
               [&](caf::error& e) { failures.push_back(from_caf_error(e)); });
@@ -156,7 +156,7 @@ TEST_CASE("CAF actors use the cache through messages only", "[supervisor][messag
   f.finish_one_load();
   REQUIRE(got == std::vector<std::string>{"v:k"});
 
-  f.sys.spawn([&](caf::event_based_actor* self) {
+  spawn_client(f.sys, [&](caf::event_based_actor* self) {
     self->request(cache_ref, caf::infinite, put_atom::value, std::string{"p"}, std::string{"x"})
         .then([&](ok_atom) { got.push_back("put-ok"); });
     self->request(cache_ref, caf::infinite, invalidate_atom::value, std::string{"k"})
@@ -170,7 +170,7 @@ TEST_CASE("CAF actors use the cache through messages only", "[supervisor][messag
   f.loader->script = [](const std::string&) -> std::optional<std::string> {
     throw std::runtime_error("nope");
   };
-  f.sys.spawn([&](caf::event_based_actor* self) {
+  spawn_client(f.sys, [&](caf::event_based_actor* self) {
     self->request(cache_ref, caf::infinite, get_atom::value, std::string{"bad"})
         .then([&](const std::string& bytes) { got.push_back(bytes); },
               [&](caf::error& e) { failures.push_back(from_caf_error(e)); });
@@ -188,9 +188,9 @@ TEST_CASE("a value put by message expires after the ttl like any other", "[super
   fixture f{cfg};
   auto cache_ref = caf::actor_cast<cache_actor>(f.core->supervisor);
   bool stored = false;
-  f.sys.spawn([&](caf::event_based_actor* self) {
+  spawn_client(f.sys, [&](caf::event_based_actor* self) {
     self->request(cache_ref, caf::infinite, put_atom::value, std::string{"p"}, std::string{"x"})
-      .then([&](ok_atom) { stored = true; });
+        .then([&](ok_atom) { stored = true; });
   });
   f.run();
   REQUIRE(stored);

@@ -45,6 +45,12 @@ inline caf::actor_system_config& test_config(caf::actor_system_config& cfg) {
   return cfg;
 }
 
+/// Spawns a client actor running `f(self)`. CAF 0.17.6 dereferences a null argument tuple when
+/// an actor is spawned without arguments (UBSan reports it), so one unused argument is passed.
+template <class F> void spawn_client(caf::actor_system& sys, F f) {
+  sys.spawn([f](caf::event_based_actor* self, int) mutable { f(self); }, 0);
+}
+
 struct fixture {
   explicit fixture(cache_config c, bool with_loader = true)
       : sys(test_config(caf_cfg)),
@@ -100,7 +106,7 @@ struct fixture {
   cache_status status() {
     cache_status out;
     bool done = false;
-    sys.spawn([&](caf::event_based_actor* self) {
+    spawn_client(sys, [&](caf::event_based_actor* self) {
       self->request(core->supervisor, caf::infinite, status_atom::value)
           .then([&](const cache_status& s) {
             out = s;
