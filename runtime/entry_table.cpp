@@ -77,7 +77,7 @@ const entry* entry_table::find_exact(std::string_view key) const {
   if ((seq & 1) == 0) {
     if (auto* n = find_in(*s.buckets.load(std::memory_order_acquire), key, hash))
       return n->current.load(std::memory_order_acquire);
-    std::atomic_thread_fence(std::memory_order_acquire);
+    // The chain was read with acquire loads, so this second read cannot move before them.
     if (s.resize_seq.load(std::memory_order_relaxed) == seq)
       return nullptr;
   }
