@@ -67,6 +67,14 @@ public:
       return;
     i->second.idle = true;
     i->second.idle_since = st_.core->now();
+    st_.core->table.drop_tombstone(key); // no load of this key is running any more
+  }
+
+  /// An invalidation left a tombstone to keep running loads from storing; without a busy
+  /// actor no such load exists, so it can go now (otherwise when the actor goes idle).
+  void forget(const std::string& key) {
+    if (!busy(key))
+      st_.core->table.drop_tombstone(key);
   }
 
   void housekeep() {
@@ -164,7 +172,7 @@ private:
     auto tick_now = entry_table::tick_of(now);
     auto pool = table.sample(excess * eviction_samples + 16, st_.rng);
     auto age = [&](const entry_table::sample_item& c) -> std::uint64_t {
-      if (!c.has_entry || c.expires_at <= now)
+      if (!c.live || c.expires_at <= now)
         return UINT64_MAX;
       return static_cast<std::uint32_t>(tick_now - c.access_tick);
     };
@@ -177,7 +185,7 @@ private:
         continue; // the same key may be in the pool twice; the second evict finds nothing
       ++st_.evictions;
       st_.core->count(counter::evictions);
-      if (c.has_entry)
+      if (c.live)
         --excess;
     }
   }
@@ -227,6 +235,7 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
         supervisor_logic{self}.on_idle(key, processed);
       },
       [self](housekeep_atom) { supervisor_logic{self}.housekeep(); },
+      [self](forget_atom, const std::string& key) { supervisor_logic{self}.forget(key); },
       [self](shutdown_atom) { supervisor_logic{self}.shutdown(); },
   };
 }

@@ -34,6 +34,7 @@ using load_timeout_atom = caf::atom_constant<caf::atom("load_tmo")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using housekeep_atom = caf::atom_constant<caf::atom("housekeep")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+using forget_atom = caf::atom_constant<caf::atom("forget")>;
 
 // -- public, serializable payloads -------------------------------------------------------------
 
@@ -98,7 +99,8 @@ using cache_actor =
 using supervisor_actor =
     cache_actor::extend<caf::reacts_to<local_get_msg>, caf::reacts_to<refresh_atom, std::string>,
                         caf::reacts_to<key_idle_atom, std::string, std::uint64_t>,
-                        caf::reacts_to<housekeep_atom>, caf::reacts_to<shutdown_atom>>;
+                        caf::reacts_to<housekeep_atom>, caf::reacts_to<forget_atom, std::string>,
+                        caf::reacts_to<shutdown_atom>>;
 
 /// One actor per active key; only its supervisor talks to it (plus its own timers and loads).
 using key_actor = caf::typed_actor<

@@ -63,7 +63,7 @@ public:
       return std::nullopt;
     detail::epoch_guard guard;
     const entry* e = nullptr;
-    auto kind = core_->fast_lookup(key, core_->now(), e);
+    auto kind = core_->fast_lookup(key, core_->hit_now(), e);
     if (kind == cache_core::lookup::fresh || kind == cache_core::lookup::stale)
       return static_cast<const value_entry<V>*>(e)->value;
     return std::nullopt;
@@ -83,7 +83,9 @@ public:
   /// Returns whether an entry was dropped.
   bool invalidate(std::string_view key) const {
     core_->count(counter::invalidations);
-    return core_->table.erase(key, core_->table.next_version());
+    bool dropped = core_->table.erase(key, core_->table.next_version());
+    core_->forget_tombstone_later(key);
+    return dropped;
   }
 
   /// The cache's actor, for CAF actors and remote nodes (see messages/cache_messages.hpp).
@@ -107,17 +109,18 @@ private:
   std::optional<result<V>> from_memory(std::string_view key) const {
     if (core_->closing.load(std::memory_order_relaxed))
       return result<V>{error{errc::shutting_down, "cache '" + core_->cfg.name + "' is closed"}};
-    detail::epoch_guard guard;
+    auto slot = detail::current_thread_slot(); // looked up once for the guard and the counter
+    detail::epoch_guard guard{slot};
     const entry* e = nullptr;
-    switch (core_->fast_lookup(key, core_->now(), e)) {
+    switch (core_->fast_lookup(key, core_->hit_now(), e)) {
     case cache_core::lookup::fresh:
-      core_->count(counter::hits);
-      return result<V>{static_cast<const value_entry<V>*>(e)->value};
+      core_->count(counter::hits, slot);
+      return std::optional<result<V>>{std::in_place, static_cast<const value_entry<V>*>(e)->value};
     case cache_core::lookup::stale:
-      core_->count(counter::stale_hits);
-      return result<V>{static_cast<const value_entry<V>*>(e)->value};
+      core_->count(counter::stale_hits, slot);
+      return std::optional<result<V>>{std::in_place, static_cast<const value_entry<V>*>(e)->value};
     case cache_core::lookup::negative:
-      core_->count(counter::negative_hits);
+      core_->count(counter::negative_hits, slot);
       return result<V>{
           error{errc::not_found,
                 "key '" + std::string{key} + "' not found in cache '" + core_->cfg.name + "'"}};

@@ -33,8 +33,10 @@ using counter_values = std::array<std::uint64_t, counter_count>;
 
 class thread_counters {
 public:
-  void add(counter c, std::uint64_t n = 1) noexcept {
-    auto slot = detail::current_thread_slot();
+  void add(counter c, std::uint64_t n = 1) noexcept { add(c, n, detail::current_thread_slot()); }
+
+  /// For the hit path, which already knows its slot.
+  void add(counter c, std::uint64_t n, detail::thread_slot_info slot) noexcept {
     auto& cell = lines_[slot.index].cells[static_cast<std::size_t>(c)];
     if (slot.exclusive) // only this thread writes the line: no read-modify-write needed
       cell.store(cell.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);

@@ -1,9 +1,11 @@
-// What the entry table stores per key: an immutable, published snapshot of one cache value.
+// What the entry table stores per key: an immutable, published snapshot of one cache value,
+// linked directly into its bucket chain so that a hit touches one allocation.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <utility>
 
 namespace corral {
@@ -14,22 +16,31 @@ using time_point = clock_type::time_point;
 enum class entry_kind : std::uint8_t {
   value,     // a loaded or put value
   not_found, // a cached "not found" (negative_ttl)
+  tombstone, // an invalidated key: no value, only a version floor for loads still running
 };
 
-/// An entry is created by its key's owner (key actor, or a put), published once and never
-/// modified afterwards except for the refresh flag; a newer entry replaces it as a whole and
-/// the old one is freed by epoch-based reclamation when no reader holds it.
+/// An entry is created by its key's owner (key actor, or a put) and published once; a newer
+/// entry replaces it as a whole and the old one is freed by epoch-based reclamation when no
+/// reader holds it. The table fills in the linkage fields when it publishes.
 struct entry {
   virtual ~entry() = default;
 
-  /// The entry is fresh strictly before this instant. max() = never expires.
-  time_point expires_at = time_point::max();
+  // -- set by the table on publish (readers only read them) --
+  std::atomic<entry*> next{nullptr};
+  std::size_t hash = 0;
+  /// Coarse time of the last read (see entry_table::touch).
+  mutable std::atomic<std::uint32_t> access_tick{0};
   entry_kind kind = entry_kind::value;
   /// Set by the first reader that finds the entry stale, so that only one reader asks for a
   /// background refresh.
   mutable std::atomic<bool> refresh_requested{false};
+  std::uint64_t version = 0;
+  /// The entry is fresh strictly before this instant. max() = never expires.
+  time_point expires_at = time_point::max();
+  std::string key;
 
   bool fresh_at(time_point now) const noexcept { return now < expires_at; }
+  bool live() const noexcept { return kind != entry_kind::tombstone; }
 };
 
 /// An entry holding a value of type V.

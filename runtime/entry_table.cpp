@@ -31,12 +31,11 @@ entry_table::~entry_table() {
   for (std::size_t i = 0; i <= shard_mask_; ++i) {
     auto* b = shards_[i].buckets.load(std::memory_order_acquire);
     for (std::size_t j = 0; j < b->size(); ++j) {
-      auto* n = b->heads[j].load(std::memory_order_relaxed);
-      while (n != nullptr) {
-        auto* next = n->next.load(std::memory_order_relaxed);
-        delete n->current.load(std::memory_order_relaxed);
-        delete n;
-        n = next;
+      auto* e = b->heads[j].load(std::memory_order_relaxed);
+      while (e != nullptr) {
+        auto* next = e->next.load(std::memory_order_relaxed);
+        delete e;
+        e = next;
       }
     }
     delete b;
@@ -53,21 +52,21 @@ std::uint32_t entry_table::tick_of(time_point t) noexcept {
   return static_cast<std::uint32_t>(static_cast<std::uint64_t>(ns) >> 24);
 }
 
-entry_table::node* entry_table::find_in(const bucket_array& b, std::string_view key,
-                                        std::size_t hash) noexcept {
-  auto* n = b.heads[hash & b.mask].load(std::memory_order_acquire);
-  while (n != nullptr) {
-    if (n->hash == hash && n->key == key)
-      return n;
-    n = n->next.load(std::memory_order_acquire);
+entry* entry_table::find_in(const bucket_array& b, std::string_view key,
+                            std::size_t hash) noexcept {
+  auto* e = b.heads[hash & b.mask].load(std::memory_order_acquire);
+  while (e != nullptr) {
+    if (e->hash == hash && e->key == key)
+      return e;
+    e = e->next.load(std::memory_order_acquire);
   }
   return nullptr;
 }
 
-const entry_table::node* entry_table::find_node(std::string_view key,
-                                                std::size_t hash) const noexcept {
+const entry* entry_table::find(std::string_view key, std::size_t hash) const noexcept {
   auto& s = shard_of(hash);
-  return find_in(*s.buckets.load(std::memory_order_acquire), key, hash);
+  const entry* e = find_in(*s.buckets.load(std::memory_order_acquire), key, hash);
+  return e != nullptr && e->live() ? e : nullptr;
 }
 
 const entry* entry_table::find_exact(std::string_view key) const {
@@ -75,48 +74,65 @@ const entry* entry_table::find_exact(std::string_view key) const {
   auto& s = shard_of(hash);
   auto seq = s.resize_seq.load(std::memory_order_acquire);
   if ((seq & 1) == 0) {
-    if (auto* n = find_in(*s.buckets.load(std::memory_order_acquire), key, hash))
-      return n->current.load(std::memory_order_acquire);
+    if (const entry* e = find_in(*s.buckets.load(std::memory_order_acquire), key, hash))
+      return e->live() ? e : nullptr;
     // The chain was read with acquire loads, so this second read cannot move before them.
     if (s.resize_seq.load(std::memory_order_relaxed) == seq)
       return nullptr;
   }
   std::lock_guard<std::mutex> guard{s.mtx};
-  auto* n = find_in(*s.buckets.load(std::memory_order_relaxed), key, hash);
-  return n != nullptr ? n->current.load(std::memory_order_relaxed) : nullptr;
+  const entry* e = find_in(*s.buckets.load(std::memory_order_relaxed), key, hash);
+  return e != nullptr && e->live() ? e : nullptr;
 }
 
-entry_table::node* entry_table::find_or_insert_locked(shard& s, std::string_view key,
-                                                      std::size_t hash) {
+entry_table::position entry_table::locate_locked(shard& s, std::string_view key, std::size_t hash) {
   auto* b = s.buckets.load(std::memory_order_relaxed);
-  if (auto* n = find_in(*b, key, hash))
-    return n;
-  if (s.nodes >= b->size()) {
-    grow_locked(s);
-    b = s.buckets.load(std::memory_order_relaxed);
+  auto* head = &b->heads[hash & b->mask];
+  for (auto* link = head;;) {
+    auto* e = link->load(std::memory_order_relaxed);
+    if (e == nullptr)
+      return {head, nullptr};
+    if (e->hash == hash && e->key == key)
+      return {link, e};
+    link = &e->next;
   }
-  auto* n = new node(hash, key);
-  auto& head = b->heads[hash & b->mask];
-  n->next.store(head.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  head.store(n, std::memory_order_release);
-  ++s.nodes;
-  return n;
+}
+
+void entry_table::replace_locked(shard& s, position pos, entry* fresh) {
+  if (pos.current != nullptr) {
+    // Readers standing on the old entry still follow its `next`: the chain stays intact.
+    fresh->next.store(pos.current->next.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    pos.link->store(fresh, std::memory_order_release);
+    detail::retire_object(pos.current);
+    return;
+  }
+  fresh->next.store(pos.link->load(std::memory_order_relaxed), std::memory_order_relaxed);
+  pos.link->store(fresh, std::memory_order_release);
+  ++s.links;
+}
+
+void entry_table::unlink_locked(shard& s, position pos) {
+  pos.link->store(pos.current->next.load(std::memory_order_relaxed), std::memory_order_release);
+  --s.links;
+  if (pos.current->live())
+    s.live.fetch_sub(1, std::memory_order_relaxed);
+  detail::retire_object(pos.current);
 }
 
 void entry_table::grow_locked(shard& s) {
   auto* old_b = s.buckets.load(std::memory_order_relaxed);
   auto* new_b = new bucket_array(old_b->size() * 2);
   s.resize_seq.fetch_add(1, std::memory_order_acq_rel); // odd: exact readers take the lock
-  // Relinking nodes in place is safe for lock-free readers: every chain they can follow stays
-  // acyclic and ends in null; at worst they miss a key and fall back to the slow path.
+  // Relinking entries in place is safe for lock-free readers: every chain they can follow
+  // stays acyclic and ends in null; at worst they miss a key and fall back to the slow path.
   for (std::size_t i = 0; i < old_b->size(); ++i) {
-    auto* n = old_b->heads[i].load(std::memory_order_relaxed);
-    while (n != nullptr) {
-      auto* next = n->next.load(std::memory_order_relaxed);
-      auto& head = new_b->heads[n->hash & new_b->mask];
-      n->next.store(head.load(std::memory_order_relaxed), std::memory_order_release);
-      head.store(n, std::memory_order_release);
-      n = next;
+    auto* e = old_b->heads[i].load(std::memory_order_relaxed);
+    while (e != nullptr) {
+      auto* next = e->next.load(std::memory_order_relaxed);
+      auto& head = new_b->heads[e->hash & new_b->mask];
+      e->next.store(head.load(std::memory_order_relaxed), std::memory_order_release);
+      head.store(e, std::memory_order_release);
+      e = next;
     }
   }
   s.buckets.store(new_b, std::memory_order_release);
@@ -128,66 +144,67 @@ bool entry_table::publish(std::string_view key, std::unique_ptr<entry>& e, std::
                           time_point now) {
   auto hash = hash_key(key);
   auto& s = shard_of(hash);
-  const entry* old = nullptr;
-  {
-    std::lock_guard<std::mutex> guard{s.mtx};
-    auto* n = find_or_insert_locked(s, key, hash);
-    if (version <= n->version)
-      return false;
-    n->version = version;
-    n->access_tick.store(tick_of(now), std::memory_order_relaxed);
-    old = n->current.exchange(e.release(), std::memory_order_acq_rel);
-    if (old == nullptr)
-      s.live.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto pos = locate_locked(s, key, hash);
+  if (pos.current != nullptr && version <= pos.current->version)
+    return false;
+  if (pos.current == nullptr && s.links >= s.buckets.load(std::memory_order_relaxed)->size()) {
+    grow_locked(s);
+    pos = locate_locked(s, key, hash);
   }
-  detail::retire_object(const_cast<entry*>(old));
+  bool was_live = pos.current != nullptr && pos.current->live();
+  e->hash = hash;
+  e->key.assign(key);
+  e->version = version;
+  e->access_tick.store(tick_of(now), std::memory_order_relaxed);
+  replace_locked(s, pos, e.release());
+  if (!was_live)
+    s.live.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
 bool entry_table::erase(std::string_view key, std::uint64_t version) {
   auto hash = hash_key(key);
   auto& s = shard_of(hash);
-  const entry* old = nullptr;
-  {
-    std::lock_guard<std::mutex> guard{s.mtx};
-    auto* n = find_or_insert_locked(s, key, hash);
-    if (version <= n->version)
-      return false;
-    n->version = version;
-    old = n->current.exchange(nullptr, std::memory_order_acq_rel);
-    if (old != nullptr)
-      s.live.fetch_sub(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto pos = locate_locked(s, key, hash);
+  if (pos.current != nullptr && version <= pos.current->version)
+    return false;
+  if (pos.current == nullptr && s.links >= s.buckets.load(std::memory_order_relaxed)->size()) {
+    grow_locked(s);
+    pos = locate_locked(s, key, hash);
   }
-  detail::retire_object(const_cast<entry*>(old));
-  return old != nullptr;
+  bool was_live = pos.current != nullptr && pos.current->live();
+  auto* tomb = new entry;
+  tomb->kind = entry_kind::tombstone;
+  tomb->hash = hash;
+  tomb->key.assign(key);
+  tomb->version = version;
+  replace_locked(s, pos, tomb);
+  if (was_live)
+    s.live.fetch_sub(1, std::memory_order_relaxed);
+  return was_live;
+}
+
+bool entry_table::drop_tombstone(std::string_view key) {
+  auto hash = hash_key(key);
+  auto& s = shard_of(hash);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto pos = locate_locked(s, key, hash);
+  if (pos.current == nullptr || pos.current->live())
+    return false;
+  unlink_locked(s, pos);
+  return true;
 }
 
 bool entry_table::evict(std::string_view key) {
   auto hash = hash_key(key);
   auto& s = shard_of(hash);
-  node* victim = nullptr;
-  {
-    std::lock_guard<std::mutex> guard{s.mtx};
-    auto* b = s.buckets.load(std::memory_order_relaxed);
-    auto* prev = &b->heads[hash & b->mask];
-    for (auto* n = prev->load(std::memory_order_relaxed); n != nullptr;
-         n = n->next.load(std::memory_order_relaxed)) {
-      if (n->hash == hash && n->key == key) {
-        // Readers standing on `n` still see its successor: unlinking never breaks a chain.
-        prev->store(n->next.load(std::memory_order_relaxed), std::memory_order_release);
-        victim = n;
-        break;
-      }
-      prev = &n->next;
-    }
-    if (victim == nullptr)
-      return false;
-    --s.nodes;
-    if (victim->current.load(std::memory_order_relaxed) != nullptr)
-      s.live.fetch_sub(1, std::memory_order_relaxed);
-  }
-  detail::retire_object(const_cast<entry*>(victim->current.load(std::memory_order_relaxed)));
-  detail::retire_object(victim);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto pos = locate_locked(s, key, hash);
+  if (pos.current == nullptr)
+    return false;
+  unlink_locked(s, pos);
   return true;
 }
 
@@ -201,24 +218,22 @@ std::size_t entry_table::size() const noexcept {
 std::vector<entry_table::sample_item> entry_table::sample(std::size_t n,
                                                           std::mt19937_64& rng) const {
   std::vector<sample_item> out;
-  auto add = [&](const node& nd) {
-    const auto* e = nd.current.load(std::memory_order_relaxed);
-    out.push_back({nd.key, nd.access_tick.load(std::memory_order_relaxed),
-                   e != nullptr ? e->expires_at : time_point::max(), e != nullptr});
+  auto add = [&](const entry& e) {
+    out.push_back({e.key, e.access_tick.load(std::memory_order_relaxed), e.expires_at, e.live()});
   };
-  std::size_t total_nodes = 0;
+  std::size_t total_links = 0;
   for (std::size_t i = 0; i <= shard_mask_; ++i) {
     std::lock_guard<std::mutex> guard{shards_[i].mtx};
-    total_nodes += shards_[i].nodes;
+    total_links += shards_[i].links;
   }
-  if (n >= total_nodes) { // small table: every key, exactly
+  if (n >= total_links) { // small table: every key, exactly
     for (std::size_t i = 0; i <= shard_mask_; ++i) {
       std::lock_guard<std::mutex> guard{shards_[i].mtx};
       auto* b = shards_[i].buckets.load(std::memory_order_relaxed);
       for (std::size_t j = 0; j < b->size(); ++j)
-        for (auto* nd = b->heads[j].load(std::memory_order_relaxed); nd != nullptr;
-             nd = nd->next.load(std::memory_order_relaxed))
-          add(*nd);
+        for (auto* e = b->heads[j].load(std::memory_order_relaxed); e != nullptr;
+             e = e->next.load(std::memory_order_relaxed))
+          add(*e);
     }
     return out;
   }
@@ -231,14 +246,14 @@ std::vector<entry_table::sample_item> entry_table::sample(std::size_t n,
     auto* b = s.buckets.load(std::memory_order_relaxed);
     auto* head = b->heads[rng() & b->mask].load(std::memory_order_relaxed);
     std::size_t len = 0;
-    for (auto* nd = head; nd != nullptr; nd = nd->next.load(std::memory_order_relaxed))
+    for (auto* e = head; e != nullptr; e = e->next.load(std::memory_order_relaxed))
       ++len;
     if (len == 0)
       continue;
-    auto* nd = head;
+    auto* e = head;
     for (auto skip = rng() % len; skip > 0; --skip)
-      nd = nd->next.load(std::memory_order_relaxed);
-    add(*nd);
+      e = e->next.load(std::memory_order_relaxed);
+    add(*e);
   }
   return out;
 }

@@ -1,9 +1,12 @@
 // A sharded hash table from key to the key's current entry, read with no lock and no write to
 // shared memory (principle 1), written by key owners under a per-shard mutex.
 //
+// Entries are the chain links themselves: a publish links the new entry in place of the old one
+// (which stays readable until epoch-based reclamation frees it), so a hit touches one allocation.
 // Readers must hold a detail::epoch_guard for as long as they use a returned pointer.
 // Every published entry carries a version taken from next_version(); a publish with a version
-// not newer than the key's last one is refused, so a slow load never overwrites a newer put.
+// not newer than the key's last one is refused, so a slow load never overwrites a newer put,
+// and an invalidation leaves a tombstone whose version keeps older loads out.
 #pragma once
 
 #include <atomic>
@@ -21,18 +24,6 @@ namespace corral {
 
 class entry_table {
 public:
-  struct node {
-    node(std::size_t h, std::string_view k) : hash(h), key(k) {}
-    std::atomic<node*> next{nullptr};
-    const std::size_t hash;
-    const std::string key;
-    std::atomic<const entry*> current{nullptr};
-    std::uint64_t version = 0; // guarded by the shard mutex
-    /// Coarse time of the last read (see touch); written only when it changes, so hot keys
-    /// cost one shared write per tick instead of one per read.
-    mutable std::atomic<std::uint32_t> access_tick{0};
-  };
-
   explicit entry_table(std::size_t shard_count = 64);
   ~entry_table();
   entry_table(const entry_table&) = delete;
@@ -41,17 +32,19 @@ public:
   static std::size_t hash_key(std::string_view key) noexcept;
   static std::uint32_t tick_of(time_point t) noexcept;
 
-  /// Lock-free lookup (epoch guard required). May rarely miss a present key while its shard
-  /// grows; callers treat that as a miss and take the slow path, which uses find_exact.
-  const node* find_node(std::string_view key, std::size_t hash) const noexcept;
+  /// Lock-free lookup of the key's live entry (epoch guard required). May rarely miss a present
+  /// key while its shard grows; callers treat that as a miss and take the slow path, which uses
+  /// find_exact.
+  const entry* find(std::string_view key, std::size_t hash) const noexcept;
 
   /// Lookup that never misses a present key (epoch guard required).
   const entry* find_exact(std::string_view key) const;
 
-  /// Records a read at `tick` for the pruning policy.
-  static void touch(const node& n, std::uint32_t tick) noexcept {
-    if (n.access_tick.load(std::memory_order_relaxed) != tick)
-      n.access_tick.store(tick, std::memory_order_relaxed);
+  /// Records a read at `tick` for the pruning policy. Written only when it changes, so a hot key
+  /// costs one shared write per tick (~17 ms) instead of one per read.
+  static void touch(const entry& e, std::uint32_t tick) noexcept {
+    if (e.access_tick.load(std::memory_order_relaxed) != tick)
+      e.access_tick.store(tick, std::memory_order_relaxed);
   }
 
   /// A new, strictly increasing version for a publish or erase.
@@ -63,21 +56,24 @@ public:
   bool publish(std::string_view key, std::unique_ptr<entry>& e, std::uint64_t version,
                time_point now);
 
-  /// Drops the key's entry if `version` is newer than its last version; remembers the
-  /// version so that older loads cannot store afterwards. Returns whether an entry was dropped.
+  /// Replaces the key's entry by a tombstone if `version` is newer than its last version, so
+  /// that loads which started earlier cannot store. Returns whether a live entry was dropped.
   bool erase(std::string_view key, std::uint64_t version);
+
+  /// Removes the key's tombstone, if that is what it has (once no older load can be running).
+  bool drop_tombstone(std::string_view key);
 
   /// Removes the key completely (prune). Returns whether it was present.
   bool evict(std::string_view key);
 
-  /// Live entries (keys that currently have an entry).
+  /// Live entries (tombstones not counted).
   std::size_t size() const noexcept;
 
   struct sample_item {
     std::string key;
     std::uint32_t access_tick;
     time_point expires_at;
-    bool has_entry;
+    bool live;
   };
   /// Up to `n` keys picked at random, possibly repeated (for sampled eviction); every key,
   /// once, when `n` is at least the number of keys.
@@ -85,26 +81,34 @@ public:
 
 private:
   struct bucket_array {
-    explicit bucket_array(std::size_t n) : mask(n - 1), heads(new std::atomic<node*>[n]) {
+    explicit bucket_array(std::size_t n) : mask(n - 1), heads(new std::atomic<entry*>[n]) {
       for (std::size_t i = 0; i < n; ++i)
         heads[i].store(nullptr, std::memory_order_relaxed);
     }
     std::size_t size() const noexcept { return mask + 1; }
     const std::size_t mask;
-    std::unique_ptr<std::atomic<node*>[]> heads;
+    std::unique_ptr<std::atomic<entry*>[]> heads;
   };
   struct alignas(64) shard {
     std::atomic<bucket_array*> buckets{nullptr};
     std::atomic<std::uint64_t> resize_seq{0}; // odd while the shard grows
     alignas(64) mutable std::mutex mtx;       // own line: readers never touch it
-    std::size_t nodes = 0;
+    std::size_t links = 0;                    // entries in chains, tombstones included
     std::atomic<std::size_t> live{0};
+  };
+  /// Where a key's entry hangs: the link pointing at it (or where it would be inserted).
+  struct position {
+    std::atomic<entry*>* link;
+    entry* current; // nullptr when the key is absent
   };
 
   shard& shard_of(std::size_t hash) const noexcept { return shards_[(hash >> 32) & shard_mask_]; }
-  static node* find_in(const bucket_array& b, std::string_view key, std::size_t hash) noexcept;
-  node* find_or_insert_locked(shard& s, std::string_view key, std::size_t hash);
+  static entry* find_in(const bucket_array& b, std::string_view key, std::size_t hash) noexcept;
+  static position locate_locked(shard& s, std::string_view key, std::size_t hash);
+  /// Links `fresh` in place of `pos.current` (or at the bucket head) and retires the old one.
+  void replace_locked(shard& s, position pos, entry* fresh);
   void grow_locked(shard& s);
+  void unlink_locked(shard& s, position pos);
 
   const std::size_t shard_mask_;
   std::unique_ptr<shard[]> shards_;

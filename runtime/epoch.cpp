@@ -2,6 +2,12 @@
 
 #include <algorithm>
 
+#if defined(__linux__)
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace corral::detail {
 
 namespace {
@@ -9,19 +15,21 @@ namespace {
 // Reclaim once this many objects wait: amortizes the scan of all reader slots.
 constexpr std::size_t reclaim_batch = 256;
 
-/// A full memory barrier. ThreadSanitizer does not model fences (GCC rejects them under
-/// -fsanitize=thread), so TSan builds use a sequentially consistent read-modify-write instead,
-/// which is a full barrier on x86-64 and which TSan understands.
-inline void full_fence() noexcept {
-#if defined(__SANITIZE_THREAD__)
-  static std::atomic<int> barrier{0};
-  barrier.fetch_add(0, std::memory_order_seq_cst);
+bool register_membarrier() noexcept {
+#if defined(__linux__) && defined(__NR_membarrier) && !defined(__SANITIZE_THREAD__)
+  // TSan builds keep symmetric fences: TSan does not know what membarrier does.
+  auto supported = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+  if (supported < 0 || (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
+    return false;
+  return syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 #else
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return false;
 #endif
 }
 
 } // namespace
+
+epoch_domain::epoch_domain() : asymmetric_(register_membarrier()) {}
 
 epoch_domain& epoch_domain::instance() {
   // Leaked on purpose: readers on detached threads may outlive static destruction.
@@ -29,30 +37,12 @@ epoch_domain& epoch_domain::instance() {
   return *domain;
 }
 
-void epoch_domain::enter() noexcept {
-  auto info = current_thread_slot();
-  if (!info.exclusive) {
-    shared_readers_.lock_shared();
+void epoch_domain::heavy_barrier() noexcept {
+#if defined(__linux__) && defined(__NR_membarrier)
+  if (asymmetric_ && syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
     return;
-  }
-  auto& s = slots_[info.index];
-  if (s.depth++ > 0)
-    return;
-  s.epoch.store(global_epoch_.load(std::memory_order_acquire), std::memory_order_relaxed);
-  // Pairs with the fence in reclaim_locked: either the reclaimer sees our announcement, or we
-  // see every unlink that happened before its scan (Dekker-style store/load ordering).
+#endif
   full_fence();
-}
-
-void epoch_domain::leave() noexcept {
-  auto info = current_thread_slot();
-  if (!info.exclusive) {
-    shared_readers_.unlock_shared();
-    return;
-  }
-  auto& s = slots_[info.index];
-  if (--s.depth == 0)
-    s.epoch.store(0, std::memory_order_release);
 }
 
 void epoch_domain::retire(void* ptr, deleter del) {
@@ -75,7 +65,9 @@ std::size_t epoch_domain::pending() const {
 std::size_t epoch_domain::reclaim_locked(std::unique_lock<std::mutex>& lock) {
   // Everything retired so far carries an epoch <= the one we leave behind here.
   global_epoch_.fetch_add(1, std::memory_order_seq_cst);
-  full_fence();
+  // Either a reader's announcement is visible to the scan below, or that reader sees every
+  // unlink made before this point (and so cannot reach the objects freed here).
+  heavy_barrier();
   auto oldest_reader = UINT64_MAX;
   for (auto& s : slots_) {
     auto e = s.epoch.load(std::memory_order_acquire);

@@ -5,6 +5,11 @@
 // thread that was reading when it was retired has left its guard. Threads without an exclusive
 // slot (more than max_thread_slots alive at once) hold a shared lock instead, which the
 // reclaimer takes exclusively before freeing.
+//
+// The reader's announcement must be ordered before its reads of the table (a store-load order).
+// Where the kernel offers membarrier(PRIVATE_EXPEDITED), readers only need a compiler barrier:
+// the reclaimer, which runs once per batch of retired objects, forces a full barrier on every
+// thread of the process before it scans. Otherwise both sides use a full fence.
 #pragma once
 
 #include <atomic>
@@ -17,6 +22,18 @@
 
 namespace corral::detail {
 
+/// A full memory barrier. ThreadSanitizer does not model fences (GCC rejects them under
+/// -fsanitize=thread), so TSan builds use a sequentially consistent read-modify-write instead,
+/// which is a full barrier on x86-64 and which TSan understands.
+inline void full_fence() noexcept {
+#if defined(__SANITIZE_THREAD__)
+  static std::atomic<int> barrier{0};
+  barrier.fetch_add(0, std::memory_order_seq_cst);
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
 class epoch_domain {
 public:
   using deleter = void (*)(void*);
@@ -24,8 +41,30 @@ public:
   static epoch_domain& instance();
 
   /// Enters/leaves a read-side critical section of the calling thread. Reentrant.
-  void enter() noexcept;
-  void leave() noexcept;
+  void enter(thread_slot_info info) noexcept {
+    if (!info.exclusive) {
+      shared_readers_.lock_shared();
+      return;
+    }
+    auto& s = slots_[info.index];
+    if (s.depth++ > 0)
+      return;
+    s.epoch.store(global_epoch_.load(std::memory_order_acquire), std::memory_order_relaxed);
+    if (asymmetric_)
+      std::atomic_signal_fence(
+          std::memory_order_seq_cst); // the reclaimer's membarrier does the rest
+    else
+      full_fence(); // pairs with the fence in reclaim_locked (Dekker-style store/load order)
+  }
+  void leave(thread_slot_info info) noexcept {
+    if (!info.exclusive) {
+      shared_readers_.unlock_shared();
+      return;
+    }
+    auto& s = slots_[info.index];
+    if (--s.depth == 0)
+      s.epoch.store(0, std::memory_order_release);
+  }
 
   /// Frees `ptr` with `del` once no reader can still hold it.
   void retire(void* ptr, deleter del);
@@ -36,8 +75,11 @@ public:
   /// Objects retired but not yet freed (for tests and metrics).
   std::size_t pending() const;
 
+  /// Whether readers run without a hardware fence (membarrier available).
+  bool asymmetric() const noexcept { return asymmetric_; }
+
 private:
-  epoch_domain() = default;
+  epoch_domain();
 
   struct alignas(64) slot {
     std::atomic<std::uint64_t> epoch{0}; // 0 = not reading
@@ -50,7 +92,9 @@ private:
   };
 
   std::size_t reclaim_locked(std::unique_lock<std::mutex>& lock);
+  void heavy_barrier() noexcept;
 
+  bool asymmetric_ = false;
   alignas(64) std::atomic<std::uint64_t> global_epoch_{1};
   slot slots_[max_thread_slots];
   std::shared_mutex shared_readers_; // for threads without an exclusive slot
@@ -61,13 +105,18 @@ private:
 /// RAII read-side critical section.
 class epoch_guard {
 public:
-  epoch_guard() noexcept : domain_(epoch_domain::instance()) { domain_.enter(); }
-  ~epoch_guard() { domain_.leave(); }
+  epoch_guard() noexcept : epoch_guard(current_thread_slot()) {}
+  explicit epoch_guard(thread_slot_info slot) noexcept
+      : domain_(epoch_domain::instance()), slot_(slot) {
+    domain_.enter(slot_);
+  }
+  ~epoch_guard() { domain_.leave(slot_); }
   epoch_guard(const epoch_guard&) = delete;
   epoch_guard& operator=(const epoch_guard&) = delete;
 
 private:
   epoch_domain& domain_;
+  thread_slot_info slot_;
 };
 
 /// Retires an object allocated with `new T`.

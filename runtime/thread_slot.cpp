@@ -40,16 +40,12 @@ slot_registry& registry() {
   return *instance;
 }
 
-struct slot_holder {
-  thread_slot_info info = registry().acquire();
-  ~slot_holder() { registry().release(info); }
-};
-
 } // namespace
 
-thread_slot_info current_thread_slot() noexcept {
-  thread_local slot_holder holder;
-  return holder.info;
+thread_slot_holder::thread_slot_holder() : info(registry().acquire()) {}
+
+thread_slot_holder::~thread_slot_holder() {
+  registry().release(info);
 }
 
 } // namespace corral::detail

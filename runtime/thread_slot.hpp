@@ -16,7 +16,19 @@ struct thread_slot_info {
   bool exclusive;
 };
 
-/// The calling thread's slot, assigned on first use.
-thread_slot_info current_thread_slot() noexcept;
+/// Takes a slot for the constructing thread and returns it when the thread exits.
+struct thread_slot_holder {
+  thread_slot_holder();
+  ~thread_slot_holder();
+  thread_slot_holder(const thread_slot_holder&) = delete;
+  thread_slot_holder& operator=(const thread_slot_holder&) = delete;
+  thread_slot_info info;
+};
+
+/// The calling thread's slot, assigned on first use. Inline: it is on every hit.
+inline thread_slot_info current_thread_slot() noexcept {
+  thread_local thread_slot_holder holder;
+  return holder.info;
+}
 
 } // namespace corral::detail

@@ -62,10 +62,23 @@ TEST_CASE("every key stays findable while shards grow", "[table]") {
   detail::epoch_guard g;
   for (int i = 0; i < 20000; ++i) {
     auto key = "k" + std::to_string(i);
-    auto* n = t.find_node(key, entry_table::hash_key(key));
-    REQUIRE(n != nullptr);
-    CHECK(value_of(n->current.load()) == "v" + std::to_string(i));
+    auto* e = t.find(key, entry_table::hash_key(key));
+    REQUIRE(e != nullptr);
+    CHECK(value_of(e) == "v" + std::to_string(i));
   }
+}
+
+TEST_CASE("a tombstone keeps older loads out until it is dropped", "[table]") {
+  entry_table t;
+  auto load_version = t.next_version();
+  CHECK_FALSE(t.erase("k", t.next_version())); // nothing live to drop, but a floor is left
+  auto late = make_value("stale");
+  CHECK_FALSE(t.publish("k", late, load_version, t0));
+  CHECK(t.drop_tombstone("k"));
+  CHECK_FALSE(t.drop_tombstone("k"));
+  CHECK(t.publish("k", late, t.next_version(), t0));
+  CHECK_FALSE(t.drop_tombstone("k")); // a live entry is not a tombstone
+  CHECK(t.size() == 1);
 }
 
 TEST_CASE("evict removes the key; sample sees every key of a small table", "[table]") {
@@ -123,10 +136,7 @@ TEST_CASE("readers racing publishers, growth and eviction only ever see whole en
       for (int i = 0; i < keys; i += 7) {
         auto key = "k" + std::to_string(i);
         detail::epoch_guard g;
-        auto* n = t.find_node(key, entry_table::hash_key(key));
-        if (n == nullptr)
-          continue;
-        const entry* e = n->current.load(std::memory_order_acquire);
+        const entry* e = t.find(key, entry_table::hash_key(key));
         if (e == nullptr)
           continue;
         // Every value written for key kI starts with "kI:".

@@ -1,5 +1,7 @@
 // Message-level tests of the cache supervisor: routing, passivation, resident cap, pruning, and
 // the public message interface used by CAF actors.
+#include <random>
+
 #include "test_fixture.hpp"
 
 using namespace corral;
@@ -198,4 +200,23 @@ TEST_CASE("a value put by message expires after the ttl like any other", "[super
   CHECK(f.handle.try_get("p") == std::optional<std::string>{"x"});
   f.advance(ms(1));
   CHECK_FALSE(f.handle.try_get("p").has_value());
+}
+
+TEST_CASE("invalidation tombstones are dropped once no load of the key can be running",
+          "[supervisor]") {
+  fixture f{base_config()};
+  std::mt19937_64 rng{7};
+  auto links = [&] { return f.core->table.sample(100, rng).size(); };
+  f.handle.invalidate("idle-key"); // no actor, no load: the tombstone goes at once
+  f.run();
+  CHECK(links() == 0);
+  auto w = f.request("busy-key");
+  f.run();
+  f.handle.invalidate("busy-key"); // a load is running: its tombstone must stay for now
+  f.run();
+  CHECK(links() == 1);
+  f.finish_one_load(); // the load's result is refused; the actor reports idle
+  REQUIRE(w->results.size() == 1);
+  CHECK(links() == 0);
+  CHECK_FALSE(f.handle.try_get("busy-key").has_value());
 }
