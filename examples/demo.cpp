@@ -20,6 +20,7 @@
 
 #include <unistd.h>
 
+#include "examples/start_gate.hpp"
 #include "runtime/config_json.hpp"
 #include "runtime/runtime.hpp"
 
@@ -69,24 +70,7 @@ struct wave_report {
   double wall_ms = 0;
 };
 
-// Releases every worker at the same instant, so the requests really overlap.
-class start_gate {
-public:
-  void wait() {
-    std::unique_lock<std::mutex> lock{mtx_};
-    cv_.wait(lock, [this] { return open_; });
-  }
-  void open() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    open_ = true;
-    cv_.notify_all();
-  }
-
-private:
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
+using corral::examples::start_gate;
 
 // A single \r-updated line on a terminal; in a log (no TTY) only the final line, so CI output
 // stays short.

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "examples/start_gate.hpp"
 #include "runtime/runtime.hpp"
 
 using namespace std::chrono_literals;
@@ -34,24 +35,7 @@ double fetch_from_exchange(const std::string& ticker) {
   return i->second;
 }
 
-// Releases all threads at once so the requests really overlap (a spike, not a queue).
-class start_gate {
-public:
-  void wait() {
-    std::unique_lock<std::mutex> lock{mtx_};
-    cv_.wait(lock, [this] { return open_; });
-  }
-  void open() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    open_ = true;
-    cv_.notify_all();
-  }
-
-private:
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
+using corral::examples::start_gate;
 
 // 48 threads each ask for every ticker; returns how many requests failed or got a wrong price.
 int spike(const corral::cache<double>& prices, std::map<std::string, double>& seen) {

@@ -140,24 +140,32 @@ void entry_table::grow_locked(shard& s) {
   detail::retire_object(old_b);
 }
 
+std::optional<entry_table::position>
+entry_table::claim_locked(shard& s, std::string_view key, std::size_t hash, std::uint64_t version) {
+  auto pos = locate_locked(s, key, hash);
+  if (pos.current != nullptr && version <= pos.current->version)
+    return std::nullopt;
+  if (pos.current == nullptr && s.links >= s.buckets.load(std::memory_order_relaxed)->size()) {
+    grow_locked(s);
+    pos = locate_locked(s, key, hash);
+  }
+  return pos;
+}
+
 bool entry_table::publish(std::string_view key, std::unique_ptr<entry>& e, std::uint64_t version,
                           time_point now) {
   auto hash = hash_key(key);
   auto& s = shard_of(hash);
   std::lock_guard<std::mutex> guard{s.mtx};
-  auto pos = locate_locked(s, key, hash);
-  if (pos.current != nullptr && version <= pos.current->version)
+  auto pos = claim_locked(s, key, hash, version);
+  if (!pos)
     return false;
-  if (pos.current == nullptr && s.links >= s.buckets.load(std::memory_order_relaxed)->size()) {
-    grow_locked(s);
-    pos = locate_locked(s, key, hash);
-  }
-  bool was_live = pos.current != nullptr && pos.current->live();
+  bool was_live = pos->current != nullptr && pos->current->live();
   e->hash = hash;
   e->key.assign(key);
   e->version = version;
   e->access_tick.store(tick_of(now), std::memory_order_relaxed);
-  replace_locked(s, pos, e.release());
+  replace_locked(s, *pos, e.release());
   if (!was_live)
     s.live.fetch_add(1, std::memory_order_relaxed);
   return true;
@@ -167,20 +175,16 @@ bool entry_table::erase(std::string_view key, std::uint64_t version) {
   auto hash = hash_key(key);
   auto& s = shard_of(hash);
   std::lock_guard<std::mutex> guard{s.mtx};
-  auto pos = locate_locked(s, key, hash);
-  if (pos.current != nullptr && version <= pos.current->version)
+  auto pos = claim_locked(s, key, hash, version);
+  if (!pos)
     return false;
-  if (pos.current == nullptr && s.links >= s.buckets.load(std::memory_order_relaxed)->size()) {
-    grow_locked(s);
-    pos = locate_locked(s, key, hash);
-  }
-  bool was_live = pos.current != nullptr && pos.current->live();
+  bool was_live = pos->current != nullptr && pos->current->live();
   auto* tomb = new entry;
   tomb->kind = entry_kind::tombstone;
   tomb->hash = hash;
   tomb->key.assign(key);
   tomb->version = version;
-  replace_locked(s, pos, tomb);
+  replace_locked(s, *pos, tomb);
   if (was_live)
     s.live.fetch_sub(1, std::memory_order_relaxed);
   return was_live;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -105,6 +106,10 @@ private:
   shard& shard_of(std::size_t hash) const noexcept { return shards_[(hash >> 32) & shard_mask_]; }
   static entry* find_in(const bucket_array& b, std::string_view key, std::size_t hash) noexcept;
   static position locate_locked(shard& s, std::string_view key, std::size_t hash);
+  /// The key's position for a write at `version`, growing the shard if a link must be added;
+  /// nullopt when the key already has a version at least as new.
+  std::optional<position> claim_locked(shard& s, std::string_view key, std::size_t hash,
+                                       std::uint64_t version);
   /// Links `fresh` in place of `pos.current` (or at the bucket head) and retires the old one.
   void replace_locked(shard& s, position pos, entry* fresh);
   void grow_locked(shard& s);

@@ -10,6 +10,7 @@
 #include <caf/scoped_actor.hpp>
 #include <catch2/catch.hpp>
 
+#include "examples/start_gate.hpp"
 #include "runtime/config_json.hpp"
 #include "runtime/runtime.hpp"
 
@@ -18,24 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// Releases every waiting thread at once.
-class gate {
-public:
-  void open() {
-    std::lock_guard<std::mutex> g{m_};
-    open_ = true;
-    cv_.notify_all();
-  }
-  void wait() {
-    std::unique_lock<std::mutex> l{m_};
-    cv_.wait(l, [this] { return open_; });
-  }
-
-private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
+using gate = corral::examples::start_gate;
 
 runtime_config small_runtime(std::size_t loader_threads = 8) {
   runtime_config cfg;
