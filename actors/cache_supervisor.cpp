@@ -220,6 +220,7 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
         auto& core = *self->state.core;
         core.table.erase(key, core.table.next_version());
         core.count(counter::invalidations);
+        supervisor_logic{self}.forget(key); // drop the tombstone unless a load runs
         return ok_atom::value;
       },
       [self](status_atom) -> cache_status { return supervisor_logic{self}.status(); },

@@ -1,6 +1,7 @@
 #include "actors/key_actor.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <random>
 #include <vector>
 
@@ -29,8 +30,13 @@ public:
       return;
     }
     std::string bytes;
-    if (!ops_.encode(*o.value, bytes)) {
-      promise_.deliver(make_caf_error(errc::no_codec, "value type has no corral::codec"));
+    try {
+      if (!ops_.encode(*o.value, bytes)) {
+        promise_.deliver(make_caf_error(errc::no_codec, "value type has no corral::codec"));
+        return;
+      }
+    } catch (const std::exception& ex) {
+      promise_.deliver(make_caf_error(errc::bad_value, std::string{"codec failed: "} + ex.what()));
       return;
     }
     promise_.deliver(std::move(bytes));
@@ -55,6 +61,9 @@ struct key_state {
   std::vector<waiter> waiters;
   std::uint64_t next_waiter_id = 0;
   std::uint64_t current_load = 0; // id of the load waiters wait on; 0 = none
+  /// Set when the current load is abandoned (load_timeout): if its job has not started yet,
+  /// the loader is not called at all.
+  std::shared_ptr<std::atomic<bool>> current_abandoned;
   std::uint64_t next_load_id = 0;
   std::size_t outstanding_loads = 0; // including loads abandoned after load_timeout
   unsigned failures = 0;             // consecutive failed loads
@@ -83,7 +92,8 @@ public:
     if (stale_usable(e, now, cfg_.stale_while_revalidate)) {
       st_.core->count(counter::stale_hits);
       token->deliver(outcome::of(e, true));
-      start_load();
+      if (now >= st_.backoff_until) // a stale read must not bypass the error backoff
+        start_load();
       return;
     }
     if (now < st_.backoff_until) {
@@ -122,6 +132,10 @@ public:
     if (current)
       st_.current_load = 0;
     auto& out = *msg.outcome;
+    if (out.skipped) { // abandoned before it started: the loader never ran
+      report_if_idle();
+      return;
+    }
     auto now = st_.core->now();
     detail::epoch_guard guard;
     switch (out.result) {
@@ -170,8 +184,10 @@ public:
   void on_load_timeout(std::uint64_t load_id) {
     if (load_id != st_.current_load)
       return;
-    // Abandon the load: its waiters are answered now; a late success is still stored.
+    // Abandon the load: its waiters are answered now; a late success is still stored, and a
+    // job still queued will not call the loader at all.
     st_.current_load = 0;
+    st_.current_abandoned->store(true);
     auto now = st_.core->now();
     detail::epoch_guard guard;
     const entry* e = st_.core->table.find_exact(st_.key);
@@ -215,9 +231,18 @@ private:
     auto version = st_.core->table.next_version();
     auto core = st_.core;
     auto key = st_.key;
-    auto me = caf::actor_cast<key_actor>(self_);
-    bool queued = core->loads.submit([core, key, id, version, me] {
-      core->post(me, load_done_msg{id, version, core->loader(key)});
+    auto abandoned = std::make_shared<std::atomic<bool>>(false);
+    // A weak address: a job stuck past shutdown must not keep the actor (and its system) alive.
+    auto me = self_->address();
+    bool queued = core->loads.submit([core, key, id, version, me, abandoned] {
+      std::shared_ptr<load_outcome> out;
+      if (abandoned->load()) {
+        out = std::make_shared<load_outcome>();
+        out->skipped = true;
+      } else {
+        out = core->loader(key);
+      }
+      core->post_to(me, load_done_msg{id, version, std::move(out)});
     });
     if (!queued) {
       answer_all([&](reply_token& t) {
@@ -226,6 +251,7 @@ private:
       return;
     }
     st_.current_load = id;
+    st_.current_abandoned = std::move(abandoned);
     ++st_.outstanding_loads;
     st_.core->count(counter::loads);
     if (cfg_.load_timeout.count() > 0)
@@ -244,7 +270,7 @@ private:
       auto backoff = cfg_.error_backoff;
       for (unsigned i = 1; i < st_.failures && backoff < cfg_.error_backoff_max; ++i)
         backoff *= 2;
-      st_.backoff_until = now + std::min(backoff, cfg_.error_backoff_max);
+      st_.backoff_until = saturating_add(now, std::min(backoff, cfg_.error_backoff_max));
     }
   }
 
@@ -255,7 +281,7 @@ private:
       std::uniform_real_distribution<double> cut{0.0, cfg_.ttl_jitter};
       ttl -= std::chrono::duration_cast<duration>(ttl * cut(st_.rng));
     }
-    return now + ttl;
+    return saturating_add(now, ttl);
   }
 
   static bool stale_usable(const entry* e, time_point now, duration window) {
@@ -322,7 +348,10 @@ key_actor::behavior_type key_actor_impl(self_ptr self, cache_core_ptr core, std:
         key_logic{self}.on_get(std::move(msg.token), msg.deadline);
         key_logic{self}.report_if_idle();
       },
-      [self](refresh_atom) { key_logic{self}.on_refresh(); },
+      [self](refresh_atom) {
+        key_logic{self}.on_refresh();
+        key_logic{self}.report_if_idle(); // a refresh that starts no load leaves the key idle
+      },
       [self](load_done_msg& msg) { key_logic{self}.on_load_done(msg); },
       [self](load_timeout_atom, std::uint64_t id) { key_logic{self}.on_load_timeout(id); },
       [self](deadline_atom, std::uint64_t id) { key_logic{self}.on_deadline(id); },

@@ -69,6 +69,7 @@ struct load_outcome {
   std::unique_ptr<entry> value; // set for kind::value
   std::string error_message;    // set for kind::error
   std::chrono::nanoseconds took{0};
+  bool skipped = false; // the load was abandoned before it started; the loader never ran
 };
 
 struct load_done_msg {

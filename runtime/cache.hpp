@@ -32,7 +32,9 @@ public:
   /// As get(key), but gives up with errc::timeout after `timeout`; other waiters of the same
   /// load are not affected.
   result<V> get(std::string_view key, duration timeout) const {
-    return get_until(key, core_->now() + timeout);
+    if (auto closed = closed_error())
+      return *closed; // checked first: a stopped runtime's clock may be gone
+    return get_until(key, saturating_add(core_->now(), timeout));
   }
 
   /// Asynchronous get: the future is ready at once on a hit.
@@ -70,18 +72,23 @@ public:
   }
 
   /// Stores a value, visible at once to every reader. A load that started before this put
-  /// never overwrites it.
-  void put(std::string_view key, V value) const {
+  /// never overwrites it. Returns false (and stores nothing) once the runtime has stopped.
+  bool put(std::string_view key, V value) const {
+    if (closed_error())
+      return false;
     auto e = std::unique_ptr<entry>(new value_entry<V>(std::move(value)));
     auto now = core_->now();
     e->expires_at = core_->put_expiry(now);
     core_->table.publish(key, e, core_->table.next_version(), now);
     core_->count(counter::puts);
+    return true;
   }
 
   /// Drops the key's entry; a load in flight for it cannot store its now-stale result.
-  /// Returns whether an entry was dropped.
+  /// Returns whether an entry was dropped (false, doing nothing, once the runtime stopped).
   bool invalidate(std::string_view key) const {
+    if (closed_error())
+      return false;
     core_->count(counter::invalidations);
     bool dropped = core_->table.erase(key, core_->table.next_version());
     core_->forget_tombstone_later(key);
@@ -89,6 +96,7 @@ public:
   }
 
   /// The cache's actor, for CAF actors and remote nodes (see messages/cache_messages.hpp).
+  /// Valid while the runtime runs; a null handle after shutdown.
   cache_actor actor() const { return caf::actor_cast<cache_actor>(core_->supervisor); }
 
   const cache_config& config() const { return core_->cfg; }
@@ -106,9 +114,15 @@ private:
 
   /// The answer when memory has it (fresh value, cached "not found", stale value) or when the
   /// runtime is closed; nullopt when the key actor must be asked.
+  std::optional<error> closed_error() const {
+    if (!core_->closing.load(std::memory_order_relaxed))
+      return std::nullopt;
+    return error{errc::shutting_down, "cache '" + core_->cfg.name + "' is closed"};
+  }
+
   std::optional<result<V>> from_memory(std::string_view key) const {
-    if (core_->closing.load(std::memory_order_relaxed))
-      return result<V>{error{errc::shutting_down, "cache '" + core_->cfg.name + "' is closed"}};
+    if (auto closed = closed_error())
+      return result<V>{std::move(*closed)};
     auto slot = detail::current_thread_slot(); // looked up once for the guard and the counter
     detail::epoch_guard guard{slot};
     const entry* e = nullptr;
@@ -132,9 +146,9 @@ private:
 
   void send_get(std::string_view key, std::shared_ptr<reply_sink> sink,
                 std::optional<duration> timeout) const {
-    auto deadline = timeout ? core_->now() + *timeout : time_point::max();
+    auto deadline = timeout ? saturating_add(core_->now(), *timeout) : time_point::max();
     auto token = std::make_shared<reply_token>(std::move(sink), std::string{key});
-    core_->post(core_->supervisor, local_get_msg{std::string{key}, std::move(token), deadline});
+    core_->post_to_supervisor(local_get_msg{std::string{key}, std::move(token), deadline});
   }
 
   result<V> get_until(std::string_view key, time_point deadline) const {
@@ -142,11 +156,9 @@ private:
       return std::move(*r);
     auto sink = std::make_shared<blocking_sink<V>>();
     auto token = std::make_shared<reply_token>(sink, std::string{key});
-    core_->post(core_->supervisor, local_get_msg{std::string{key}, std::move(token), deadline});
+    core_->post_to_supervisor(local_get_msg{std::string{key}, std::move(token), deadline});
     // The key actor answers at the deadline; the extra margin only guards against a lost reply.
-    auto give_up =
-        deadline == time_point::max() ? deadline : deadline + std::chrono::milliseconds(200);
-    return sink->wait(give_up, std::string{key});
+    return sink->wait(saturating_add(deadline, std::chrono::milliseconds(200)), std::string{key});
   }
 
   cache_core_ptr core_;

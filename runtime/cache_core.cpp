@@ -7,11 +7,11 @@
 namespace corral {
 
 void cache_core::request_refresh(std::string_view key) const {
-  post(supervisor, refresh_atom::value, std::string{key});
+  post_to_supervisor(refresh_atom::value, std::string{key});
 }
 
 void cache_core::forget_tombstone_later(std::string_view key) const {
-  post(supervisor, forget_atom::value, std::string{key});
+  post_to_supervisor(forget_atom::value, std::string{key});
 }
 
 bool cache_core::uses_real_time(const caf::actor_clock& clk) noexcept {

@@ -90,19 +90,33 @@ struct cache_core {
 
   /// Expiry of a value stored now by put().
   time_point put_expiry(time_point now) const noexcept {
-    return cfg.ttl.count() > 0 ? now + cfg.ttl : time_point::max();
+    return cfg.ttl.count() > 0 ? saturating_add(now, cfg.ttl) : time_point::max();
   }
 
-  /// Sends a message to one of this cache's actors from any thread, unless the runtime is
-  /// tearing down its actor system (a loader stuck past shutdown must not touch it).
-  template <class Handle, class... Ts> void post(const Handle& dest, Ts&&... xs) const {
+  /// Sends to the supervisor from any thread, unless the runtime has stopped. A message that is
+  /// not sent is destroyed here, and any reply token in it answers "shutting down".
+  template <class... Ts> void post_to_supervisor(Ts&&... xs) const {
     std::shared_lock<std::shared_mutex> gate{send_gate_};
     if (!sends_closed_)
-      caf::anon_send(dest, std::forward<Ts>(xs)...);
+      caf::anon_send(supervisor, std::forward<Ts>(xs)...);
   }
+
+  /// Sends to an actor known by its weak address (a key actor, from a loader thread). A job
+  /// stuck past shutdown holds only the address, never the actor or its system.
+  template <class... Ts> void post_to(const caf::actor_addr& dest, Ts&&... xs) const {
+    std::shared_lock<std::shared_mutex> gate{send_gate_};
+    if (sends_closed_)
+      return;
+    if (auto strong = caf::actor_cast<caf::actor>(dest))
+      caf::anon_send(strong, std::forward<Ts>(xs)...);
+  }
+
+  /// Called by the runtime once its actors are gone and before its actor system is destroyed:
+  /// no thread may send any more, and the supervisor handle is released while the system lives.
   void close_sends() {
     std::unique_lock<std::shared_mutex> gate{send_gate_};
     sends_closed_ = true;
+    supervisor = nullptr;
   }
 
 private:

@@ -47,10 +47,16 @@ void validate_cache(const runtime_config& cfg, std::size_t index) {
       throw config_error(cache_path(index, "name"), "expected a unique cache name, found \"" +
                                                         cache.name + "\" which caches[" +
                                                         std::to_string(j) + "] already uses");
-  for (const auto& [key, member] : duration_members)
+  for (const auto& [key, member] : duration_members) {
     if ((cache.*member).count() < 0)
       throw config_error(cache_path(index, key), "expected a non-negative duration, found " +
                                                      format_duration(cache.*member));
+    // Timers and deadlines add these to the current time; keep that far from overflow.
+    if (cache.*member > max_config_duration)
+      throw config_error(cache_path(index, key), "expected a duration of at most 10 years "
+                                                 "(use 0 for \"never\"), found " +
+                                                     format_duration(cache.*member));
+  }
   // Written as a negated range test so that NaN is rejected too.
   if (!(cache.ttl_jitter >= 0.0 && cache.ttl_jitter < 1.0))
     throw config_error(cache_path(index, "ttl_jitter"),

@@ -11,6 +11,9 @@ namespace corral {
 
 using duration = std::chrono::nanoseconds;
 
+/// The longest duration a config may hold (10 years): time arithmetic stays far from overflow.
+inline constexpr duration max_config_duration = std::chrono::hours(24 * 3653);
+
 /// Options of one named cache. Zero durations switch a feature off unless noted.
 struct cache_config {
   std::string name;

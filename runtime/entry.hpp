@@ -13,6 +13,13 @@ namespace corral {
 using clock_type = std::chrono::steady_clock;
 using time_point = clock_type::time_point;
 
+/// now + d without overflow: time_point::max() (never) when the sum would not fit.
+inline time_point saturating_add(time_point now, std::chrono::nanoseconds d) noexcept {
+  if (d.count() <= 0)
+    return now;
+  return time_point::max() - now < d ? time_point::max() : now + d;
+}
+
 enum class entry_kind : std::uint8_t {
   value,     // a loaded or put value
   not_found, // a cached "not found" (negative_ttl)

@@ -19,6 +19,11 @@ std::size_t round_up_pow2(std::size_t n) {
 
 } // namespace
 
+entry_table::garbage::~garbage() {
+  detail::retire_object(old_entry);
+  detail::retire_object(old_buckets);
+}
+
 entry_table::entry_table(std::size_t shard_count)
     : shard_mask_(round_up_pow2(shard_count == 0 ? 1 : shard_count) - 1),
       shards_(new shard[shard_mask_ + 1]) {
@@ -98,12 +103,12 @@ entry_table::position entry_table::locate_locked(shard& s, std::string_view key,
   }
 }
 
-void entry_table::replace_locked(shard& s, position pos, entry* fresh) {
+void entry_table::replace_locked(shard& s, position pos, entry* fresh, garbage& g) {
   if (pos.current != nullptr) {
     // Readers standing on the old entry still follow its `next`: the chain stays intact.
     fresh->next.store(pos.current->next.load(std::memory_order_relaxed), std::memory_order_relaxed);
     pos.link->store(fresh, std::memory_order_release);
-    detail::retire_object(pos.current);
+    g.old_entry = pos.current;
     return;
   }
   fresh->next.store(pos.link->load(std::memory_order_relaxed), std::memory_order_relaxed);
@@ -111,15 +116,15 @@ void entry_table::replace_locked(shard& s, position pos, entry* fresh) {
   ++s.links;
 }
 
-void entry_table::unlink_locked(shard& s, position pos) {
+void entry_table::unlink_locked(shard& s, position pos, garbage& g) {
   pos.link->store(pos.current->next.load(std::memory_order_relaxed), std::memory_order_release);
   --s.links;
   if (pos.current->live())
     s.live.fetch_sub(1, std::memory_order_relaxed);
-  detail::retire_object(pos.current);
+  g.old_entry = pos.current;
 }
 
-void entry_table::grow_locked(shard& s) {
+void entry_table::grow_locked(shard& s, garbage& g) {
   auto* old_b = s.buckets.load(std::memory_order_relaxed);
   auto* new_b = new bucket_array(old_b->size() * 2);
   s.resize_seq.fetch_add(1, std::memory_order_acq_rel); // odd: exact readers take the lock
@@ -137,16 +142,17 @@ void entry_table::grow_locked(shard& s) {
   }
   s.buckets.store(new_b, std::memory_order_release);
   s.resize_seq.fetch_add(1, std::memory_order_acq_rel);
-  detail::retire_object(old_b);
+  g.old_buckets = old_b;
 }
 
-std::optional<entry_table::position>
-entry_table::claim_locked(shard& s, std::string_view key, std::size_t hash, std::uint64_t version) {
+std::optional<entry_table::position> entry_table::claim_locked(shard& s, std::string_view key,
+                                                               std::size_t hash,
+                                                               std::uint64_t version, garbage& g) {
   auto pos = locate_locked(s, key, hash);
   if (pos.current != nullptr && version <= pos.current->version)
     return std::nullopt;
   if (pos.current == nullptr && s.links >= s.buckets.load(std::memory_order_relaxed)->size()) {
-    grow_locked(s);
+    grow_locked(s, g);
     pos = locate_locked(s, key, hash);
   }
   return pos;
@@ -156,8 +162,9 @@ bool entry_table::publish(std::string_view key, std::unique_ptr<entry>& e, std::
                           time_point now) {
   auto hash = hash_key(key);
   auto& s = shard_of(hash);
+  garbage g; // destroyed after `guard`: retires outside the shard lock
   std::lock_guard<std::mutex> guard{s.mtx};
-  auto pos = claim_locked(s, key, hash, version);
+  auto pos = claim_locked(s, key, hash, version, g);
   if (!pos)
     return false;
   bool was_live = pos->current != nullptr && pos->current->live();
@@ -165,7 +172,7 @@ bool entry_table::publish(std::string_view key, std::unique_ptr<entry>& e, std::
   e->key.assign(key);
   e->version = version;
   e->access_tick.store(tick_of(now), std::memory_order_relaxed);
-  replace_locked(s, *pos, e.release());
+  replace_locked(s, *pos, e.release(), g);
   if (!was_live)
     s.live.fetch_add(1, std::memory_order_relaxed);
   return true;
@@ -174,8 +181,9 @@ bool entry_table::publish(std::string_view key, std::unique_ptr<entry>& e, std::
 bool entry_table::erase(std::string_view key, std::uint64_t version) {
   auto hash = hash_key(key);
   auto& s = shard_of(hash);
+  garbage g; // destroyed after `guard`: retires outside the shard lock
   std::lock_guard<std::mutex> guard{s.mtx};
-  auto pos = claim_locked(s, key, hash, version);
+  auto pos = claim_locked(s, key, hash, version, g);
   if (!pos)
     return false;
   bool was_live = pos->current != nullptr && pos->current->live();
@@ -184,7 +192,7 @@ bool entry_table::erase(std::string_view key, std::uint64_t version) {
   tomb->hash = hash;
   tomb->key.assign(key);
   tomb->version = version;
-  replace_locked(s, *pos, tomb);
+  replace_locked(s, *pos, tomb, g);
   if (was_live)
     s.live.fetch_sub(1, std::memory_order_relaxed);
   return was_live;
@@ -193,22 +201,24 @@ bool entry_table::erase(std::string_view key, std::uint64_t version) {
 bool entry_table::drop_tombstone(std::string_view key) {
   auto hash = hash_key(key);
   auto& s = shard_of(hash);
+  garbage g; // destroyed after `guard`: retires outside the shard lock
   std::lock_guard<std::mutex> guard{s.mtx};
   auto pos = locate_locked(s, key, hash);
   if (pos.current == nullptr || pos.current->live())
     return false;
-  unlink_locked(s, pos);
+  unlink_locked(s, pos, g);
   return true;
 }
 
 bool entry_table::evict(std::string_view key) {
   auto hash = hash_key(key);
   auto& s = shard_of(hash);
+  garbage g; // destroyed after `guard`: retires outside the shard lock
   std::lock_guard<std::mutex> guard{s.mtx};
   auto pos = locate_locked(s, key, hash);
   if (pos.current == nullptr)
     return false;
-  unlink_locked(s, pos);
+  unlink_locked(s, pos, g);
   return true;
 }
 

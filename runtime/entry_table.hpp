@@ -106,14 +106,20 @@ private:
   shard& shard_of(std::size_t hash) const noexcept { return shards_[(hash >> 32) & shard_mask_]; }
   static entry* find_in(const bucket_array& b, std::string_view key, std::size_t hash) noexcept;
   static position locate_locked(shard& s, std::string_view key, std::size_t hash);
-  /// The key's position for a write at `version`, growing the shard if a link must be added;
-  /// nullopt when the key already has a version at least as new.
+  /// What a write unlinked under the shard mutex. Retired only after the mutex is released:
+  /// retiring may run reclamation (user destructors, a scan of every reader), which must never
+  /// happen while a shard is locked.
+  struct garbage {
+    entry* old_entry = nullptr;
+    bucket_array* old_buckets = nullptr;
+    ~garbage();
+  };
+  /// Links `fresh` in place of `pos.current` (or at the bucket head).
+  void replace_locked(shard& s, position pos, entry* fresh, garbage& g);
+  void grow_locked(shard& s, garbage& g);
+  void unlink_locked(shard& s, position pos, garbage& g);
   std::optional<position> claim_locked(shard& s, std::string_view key, std::size_t hash,
-                                       std::uint64_t version);
-  /// Links `fresh` in place of `pos.current` (or at the bucket head) and retires the old one.
-  void replace_locked(shard& s, position pos, entry* fresh);
-  void grow_locked(shard& s);
-  void unlink_locked(shard& s, position pos);
+                                       std::uint64_t version, garbage& g);
 
   const std::size_t shard_mask_;
   std::unique_ptr<shard[]> shards_;

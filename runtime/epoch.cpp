@@ -37,18 +37,24 @@ epoch_domain& epoch_domain::instance() {
   return *domain;
 }
 
-void epoch_domain::heavy_barrier() noexcept {
+bool epoch_domain::heavy_barrier() noexcept {
+  if (!asymmetric_) {
+    full_fence();
+    return true;
+  }
 #if defined(__linux__) && defined(__NR_membarrier)
-  if (asymmetric_ && syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
-    return;
+  // Readers rely on this barrier: if it fails (e.g. ENOMEM), a local fence would not order
+  // their announcements, so nothing may be freed this time.
+  return syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+#else
+  return false;
 #endif
-  full_fence();
 }
 
 void epoch_domain::retire(void* ptr, deleter del) {
   std::unique_lock<std::mutex> lock{retire_mtx_};
   retired_.push_back({ptr, del, global_epoch_.load(std::memory_order_relaxed)});
-  if (retired_.size() >= reclaim_batch)
+  if (retired_.size() >= reclaim_at_)
     reclaim_locked(lock);
 }
 
@@ -63,17 +69,25 @@ std::size_t epoch_domain::pending() const {
 }
 
 std::size_t epoch_domain::reclaim_locked(std::unique_lock<std::mutex>& lock) {
+  // Whatever this attempt leaves, the next one waits for a further batch (set under the lock).
+  reclaim_at_ = retired_.size() + reclaim_batch;
   // Everything retired so far carries an epoch <= the one we leave behind here.
   global_epoch_.fetch_add(1, std::memory_order_seq_cst);
   // Either a reader's announcement is visible to the scan below, or that reader sees every
   // unlink made before this point (and so cannot reach the objects freed here).
-  heavy_barrier();
+  if (!heavy_barrier())
+    return retired_.size();
   auto oldest_reader = UINT64_MAX;
   for (auto& s : slots_) {
     auto e = s.epoch.load(std::memory_order_acquire);
     if (e != 0)
       oldest_reader = std::min(oldest_reader, e);
   }
+  // Readers without a slot hold shared_readers_ while reading; if one is inside (possibly this
+  // very thread), wait for a later attempt instead of blocking.
+  std::unique_lock<std::shared_mutex> no_overflow_readers{shared_readers_, std::try_to_lock};
+  if (!no_overflow_readers.owns_lock())
+    return retired_.size();
   // A reader that announced epoch e may hold anything retired at epoch >= e.
   std::vector<retired> to_free;
   auto keep = std::partition(retired_.begin(), retired_.end(),
@@ -81,11 +95,10 @@ std::size_t epoch_domain::reclaim_locked(std::unique_lock<std::mutex>& lock) {
   to_free.assign(keep, retired_.end());
   retired_.erase(keep, retired_.end());
   auto remaining = retired_.size();
+  reclaim_at_ = remaining + reclaim_batch;
+  // New overflow readers can no longer reach what was unlinked: the lock may go.
+  no_overflow_readers.unlock();
   lock.unlock();
-  if (!to_free.empty()) {
-    // Wait out readers without an exclusive slot; new ones cannot reach unlinked objects.
-    std::unique_lock<std::shared_mutex> wait_readers{shared_readers_};
-  }
   for (auto& r : to_free)
     r.del(r.ptr);
   return remaining;

@@ -10,6 +10,9 @@
 // Where the kernel offers membarrier(PRIVATE_EXPEDITED), readers only need a compiler barrier:
 // the reclaimer, which runs once per batch of retired objects, forces a full barrier on every
 // thread of the process before it scans. Otherwise both sides use a full fence.
+//
+// Reclamation never blocks: objects it cannot free yet (a reader still inside, a reader without
+// a slot holding the shared lock, a failed barrier) simply wait for the next attempt.
 #pragma once
 
 #include <atomic>
@@ -43,7 +46,8 @@ public:
   /// Enters/leaves a read-side critical section of the calling thread. Reentrant.
   void enter(thread_slot_info info) noexcept {
     if (!info.exclusive) {
-      shared_readers_.lock_shared();
+      if (overflow_depth()++ == 0) // reentrant: lock_shared twice on one thread is undefined
+        shared_readers_.lock_shared();
       return;
     }
     auto& s = slots_[info.index];
@@ -58,7 +62,8 @@ public:
   }
   void leave(thread_slot_info info) noexcept {
     if (!info.exclusive) {
-      shared_readers_.unlock_shared();
+      if (--overflow_depth() == 0)
+        shared_readers_.unlock_shared();
       return;
     }
     auto& s = slots_[info.index];
@@ -91,8 +96,13 @@ private:
     std::uint64_t epoch;
   };
 
+  static std::uint32_t& overflow_depth() noexcept {
+    thread_local std::uint32_t depth = 0;
+    return depth;
+  }
   std::size_t reclaim_locked(std::unique_lock<std::mutex>& lock);
-  void heavy_barrier() noexcept;
+  /// Orders every reader's announcement before the scan; false when that could not be done.
+  bool heavy_barrier() noexcept;
 
   bool asymmetric_ = false;
   alignas(64) std::atomic<std::uint64_t> global_epoch_{1};
@@ -100,6 +110,9 @@ private:
   std::shared_mutex shared_readers_; // for threads without an exclusive slot
   mutable std::mutex retire_mtx_;
   std::vector<retired> retired_;
+  /// Next reclamation attempt happens at this many waiting objects: a batch more than what the
+  /// last attempt had to leave, so a long-held guard does not make every retire scan.
+  std::size_t reclaim_at_ = 256;
 };
 
 /// RAII read-side critical section.

@@ -37,9 +37,16 @@ public:
   reply_token(std::shared_ptr<reply_sink> sink, std::string key)
       : sink_(std::move(sink)), key_(std::move(key)) {}
   ~reply_token() {
-    if (!answered_.exchange(true))
-      sink_->deliver(outcome::failed(errc::shutting_down,
-                                     "request for key '" + key_ + "' dropped: runtime stopping"));
+    if (answered_.exchange(true))
+      return;
+    outcome o;
+    o.err.code = errc::shutting_down;
+    try {
+      o.err.message = "request for key '" + key_ + "' dropped: runtime stopping";
+    } catch (...) {
+      // Out of memory in a destructor: the code alone still answers the requester.
+    }
+    sink_->deliver(o);
   }
   reply_token(const reply_token&) = delete;
   reply_token& operator=(const reply_token&) = delete;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <exception>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -12,10 +13,18 @@
 
 namespace corral {
 
-template <class V> result<V> to_result(const outcome& o) {
-  if (o.value != nullptr)
-    return static_cast<const value_entry<V>*>(o.value)->value;
-  return o.err;
+/// The requester's copy of an outcome. Never throws: deliver() is noexcept, so a value whose
+/// copy throws (bad_alloc, a throwing copy constructor) becomes an error for that requester.
+template <class V> result<V> to_result(const outcome& o) noexcept {
+  try {
+    if (o.value != nullptr)
+      return static_cast<const value_entry<V>*>(o.value)->value;
+    return o.err;
+  } catch (const std::exception& ex) {
+    return error{errc::load_failed, std::string{"copying the value failed: "} + ex.what()};
+  } catch (...) {
+    return error{errc::load_failed, "copying the value failed"};
+  }
 }
 
 /// A thread waiting in cache<V>::get.

@@ -72,6 +72,17 @@ void runtime::add_loader(const std::string& name, const std::type_info& type,
   impl_->loaders[name] = registered_loader{&type, std::move(loader)};
 }
 
+namespace {
+
+void refuse_if_stopped(bool stopped, const std::string& name) {
+  // A cache made now would spawn a supervisor nobody stops: the actor system would never end.
+  if (stopped)
+    throw failure(
+        {errc::shutting_down, "runtime is shut down; cannot create cache '" + name + "'"});
+}
+
+} // namespace
+
 cache_core_ptr runtime::core_for(const std::string& name, const value_ops& ops) {
   std::unique_lock<std::mutex> lock{impl_->mtx};
   if (auto i = impl_->caches.find(name); i != impl_->caches.end()) {
@@ -79,6 +90,7 @@ cache_core_ptr runtime::core_for(const std::string& name, const value_ops& ops) 
       throw failure({errc::type_mismatch, type_error(name, *ops.type, *i->second->ops.type)});
     return i->second;
   }
+  refuse_if_stopped(impl_->stopped, name);
   const auto& caches = impl_->cfg.caches;
   auto pos = std::find_if(caches.begin(), caches.end(),
                           [&](const cache_config& c) { return c.name == name; });
@@ -104,6 +116,7 @@ cache_core_ptr runtime::core_for(const std::string& name, const value_ops& ops) 
 
 cache_core_ptr runtime::add_cache(cache_config cfg, const value_ops& ops, erased_loader loader) {
   std::unique_lock<std::mutex> lock{impl_->mtx};
+  refuse_if_stopped(impl_->stopped, cfg.name);
   if (cfg.name.empty())
     throw config_error("name", "a cache needs a non-empty name");
   if (impl_->caches.count(cfg.name) != 0 || impl_->cfg.find_cache(cfg.name) != nullptr)

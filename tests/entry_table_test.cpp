@@ -1,7 +1,10 @@
 // The entry table and epoch-based reclamation, directly: versions, growth, eviction, and
 // readers racing writers (run under ASan and TSan, a reclamation bug is a crash or a report).
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -162,4 +165,48 @@ TEST_CASE("readers racing publishers, growth and eviction only ever see whole en
   r2.join();
   CHECK(bad == 0);
   CHECK(seen > 0);
+}
+
+TEST_CASE("a thread without an epoch slot can publish inside a guard without deadlock",
+          "[table][epoch]") {
+  // Park threads holding slots until one thread is given none (the 257th live thread).
+  std::mutex m;
+  std::condition_variable cv;
+  bool release = false;
+  std::vector<std::thread> parked;
+  std::atomic<bool> got_shared{false};
+  std::atomic<int> started{0};
+  while (!got_shared && parked.size() < 1000) {
+    parked.emplace_back([&] {
+      if (!detail::current_thread_slot().exclusive)
+        got_shared = true;
+      ++started;
+      std::unique_lock<std::mutex> l{m};
+      cv.wait(l, [&] { return release; });
+    });
+    while (started < static_cast<int>(parked.size()))
+      std::this_thread::yield();
+  }
+  REQUIRE(got_shared);
+  // This thread has no slot either: a guard held across many retirements (one per replaced
+  // entry, several reclaim batches) must neither deadlock nor free what it may still read.
+  std::thread overflow([&] {
+    REQUIRE_FALSE(detail::current_thread_slot().exclusive);
+    entry_table t;
+    detail::epoch_guard outer;
+    detail::epoch_guard inner; // reentrant
+    for (int i = 0; i < 2000; ++i) {
+      auto e = make_value("v" + std::to_string(i));
+      t.publish("k", e, t.next_version(), t0);
+    }
+    CHECK(value_of(t.find_exact("k")) == "v1999");
+  });
+  overflow.join();
+  {
+    std::lock_guard<std::mutex> l{m};
+    release = true;
+  }
+  cv.notify_all();
+  for (auto& th : parked)
+    th.join();
 }

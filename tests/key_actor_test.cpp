@@ -108,6 +108,7 @@ TEST_CASE("load_timeout answers waiters with timeout and still stores a late suc
   auto a = f.request("slow");
   auto b = f.request("slow");
   f.run();
+  running_load slow{f}; // the loader has started and hangs
   f.advance(ms(199));
   CHECK(a->results.empty());
   f.advance(ms(1));
@@ -117,7 +118,7 @@ TEST_CASE("load_timeout answers waiters with timeout and still stores a late suc
   CHECK(a->results[0].err().message.find("'slow'") != std::string::npos);
   CHECK(f.count(counter::timeouts) == 2);
   // The loader returns late: nobody waits any more, but the value is stored.
-  f.finish_one_load();
+  slow.finish();
   CHECK(f.handle.try_get("slow") == std::optional<std::string>{"v:slow"});
 }
 
@@ -128,12 +129,12 @@ TEST_CASE("a load abandoned after load_timeout lets the next request start a new
   fixture f{cfg};
   f.request("k");
   f.run();
+  running_load hung{f};
   f.advance(ms(100));
   auto again = f.request("k");
   f.run();
-  CHECK(f.loads.queued() == 2);
-  f.loads.run_one(); // the abandoned load ends first
-  f.run();
+  CHECK(f.loads.queued() == 1);        // a new load, beside the hung one
+  hung.finish();                       // the abandoned load ends first
   REQUIRE(again->results.size() == 1); // the value is in the table; the waiter is answered
   f.finish_one_load();
   CHECK(again->results.size() == 1);
@@ -322,4 +323,58 @@ TEST_CASE("shutdown answers parked waiters with shutting_down", "[key_actor]") {
   f.run();
   REQUIRE(late->results.size() == 1);
   CHECK(late->results[0].code() == errc::shutting_down);
+}
+
+TEST_CASE("a stale read during error backoff does not start a load", "[key_actor]") {
+  auto cfg = with_ttl(ms(100));
+  cfg.stale_while_revalidate = ms(10000);
+  cfg.error_backoff = ms(500);
+  fixture f{cfg};
+  bool fail = false;
+  f.loader->script = [&](const std::string&) -> std::optional<std::string> {
+    if (fail)
+      throw std::runtime_error("down");
+    return "v";
+  };
+  f.request("k");
+  f.run();
+  f.finish_one_load();
+  f.advance(ms(150));
+  fail = true;
+  f.request("k"); // stale: answered at once, refresh starts and fails -> backoff
+  f.run();
+  f.finish_one_load();
+  auto during = f.request("k"); // stale again, inside the backoff: no load
+  f.run();
+  REQUIRE(during->results.size() == 1);
+  CHECK(during->stale[0]);
+  CHECK(f.loads.queued() == 0);
+  CHECK(f.loader->calls.size() == 2);
+}
+
+TEST_CASE("a load abandoned before it started never calls the loader", "[key_actor]") {
+  auto cfg = with_ttl(ms(1000));
+  cfg.load_timeout = ms(100);
+  fixture f{cfg};
+  auto w = f.request("k");
+  f.run();
+  f.advance(ms(100)); // times out while still queued (the pool never got to it)
+  REQUIRE(w->results.size() == 1);
+  CHECK(w->results[0].code() == errc::timeout);
+  f.finish_one_load();
+  CHECK(f.loader->calls.empty());
+  CHECK(f.status().busy_actors == 0); // the skipped load still counts as finished
+}
+
+TEST_CASE("a refresh that starts no load leaves the key actor idle", "[key_actor]") {
+  auto cfg = with_ttl(ms(100));
+  cfg.stale_while_revalidate = ms(1000);
+  fixture f{cfg, false}; // no loader: values only come from put
+  f.handle.put("k", "v");
+  f.advance(ms(150));
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"v"}); // stale: asks for a refresh
+  f.run();
+  auto s = f.status();
+  CHECK(s.resident_actors == 1);
+  CHECK(s.busy_actors == 0);
 }

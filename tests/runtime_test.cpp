@@ -252,3 +252,56 @@ TEST_CASE("CAF actors reach a runtime cache through its actor handle", "[runtime
   CHECK(st.cache == "msg");
   CHECK(st.entries == 1);
 }
+
+TEST_CASE("a stopped runtime refuses new caches and its handles fail cleanly", "[runtime][hang]") {
+  auto rt = std::make_unique<runtime>(small_runtime());
+  auto c =
+      rt->make_cache<std::string>(named("late", 1h), [](const std::string& k) { return "v-" + k; });
+  rt->shutdown();
+  CHECK_THROWS_WITH(rt->make_cache<std::string>(named("new", 1h)),
+                    Catch::Contains("runtime is shut down"));
+  rt.reset(); // must not hang: no supervisor was spawned after shutdown
+  // The handle outlives the runtime: nothing it does may touch the runtime's clock or actors.
+  CHECK(c.get("k", 10ms).code() == errc::shutting_down);
+  CHECK(c.get("k").code() == errc::shutting_down);
+  CHECK_FALSE(c.put("k", "v"));
+  CHECK_FALSE(c.invalidate("k"));
+  CHECK_FALSE(c.try_get("k").has_value());
+}
+
+TEST_CASE("durations as long as duration::max() do not overflow", "[runtime]") {
+  runtime rt{small_runtime()};
+  auto c =
+      rt.make_cache<std::string>(named("long", 1h), [](const std::string& k) { return "v-" + k; });
+  CHECK(c.get("k", duration::max()).value() == "v-k");
+  CHECK(c.get_async("j", duration::max()).get().value() == "v-j");
+  auto too_long = named("too-long", std::chrono::hours(24 * 365 * 11));
+  CHECK_THROWS_WITH(rt.make_cache<std::string>(too_long),
+                    Catch::Contains("ttl") && Catch::Contains("at most 10 years"));
+}
+
+namespace {
+/// A value whose copy throws once armed: delivering it must not terminate the process.
+struct fragile {
+  static inline std::atomic<bool> armed{false};
+  fragile() = default;
+  fragile(const fragile&) {
+    if (armed)
+      throw std::runtime_error("copy refused");
+  }
+  fragile(fragile&&) noexcept = default;
+  fragile& operator=(const fragile&) = default;
+};
+} // namespace
+
+TEST_CASE("a value whose copy throws fails that request instead of the process", "[runtime]") {
+  runtime rt{small_runtime()};
+  auto c = rt.make_cache<fragile>(named("fragile", 1h), [](const std::string&) {
+    fragile::armed = true; // the loader's own return is a move; the copy to the waiter throws
+    return fragile{};
+  });
+  auto r = c.get("k");
+  fragile::armed = false;
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.err().message.find("copy refused") != std::string::npos);
+}

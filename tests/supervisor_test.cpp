@@ -220,3 +220,17 @@ TEST_CASE("invalidation tombstones are dropped once no load of the key can be ru
   CHECK(links() == 0);
   CHECK_FALSE(f.handle.try_get("busy-key").has_value());
 }
+
+TEST_CASE("an invalidate sent as a message also drops its tombstone", "[supervisor][messages]") {
+  fixture f{base_config()};
+  auto cache_ref = caf::actor_cast<cache_actor>(f.core->supervisor);
+  bool done = false;
+  spawn_client(f.sys, [&](caf::event_based_actor* self) {
+    self->request(cache_ref, caf::infinite, invalidate_atom::value, std::string{"absent"})
+        .then([&](ok_atom) { done = true; });
+  });
+  f.run();
+  REQUIRE(done);
+  std::mt19937_64 rng{3};
+  CHECK(f.core->table.sample(100, rng).empty());
+}

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -132,5 +134,41 @@ struct fixture {
 inline std::chrono::milliseconds ms(long n) {
   return std::chrono::milliseconds(n);
 }
+
+/// A loader that is really running and has not returned yet: the oldest queued job runs on a
+/// second thread and blocks inside the loader until finish(). The test scheduler is touched
+/// only by the test thread, and never while the second thread can send (it is parked in the
+/// loader, or joined).
+class running_load {
+public:
+  explicit running_load(fixture& f) : f_(f) {
+    auto started = std::make_shared<std::promise<void>>();
+    auto release = release_.get_future().share();
+    auto script = f.loader->script;
+    f.loader->script = [started, release, script](const std::string& key) {
+      started->set_value();
+      release.wait();
+      return script(key);
+    };
+    auto started_future = started->get_future();
+    worker_ = std::thread([this] { f_.loads.run_one(); });
+    started_future.wait();
+  }
+  /// Lets the loader return and delivers its result.
+  void finish() {
+    release_.set_value();
+    worker_.join();
+    f_.run();
+  }
+  ~running_load() {
+    if (worker_.joinable())
+      finish();
+  }
+
+private:
+  fixture& f_;
+  std::promise<void> release_;
+  std::thread worker_;
+};
 
 } // namespace corral::test
