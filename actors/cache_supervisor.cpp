@@ -9,6 +9,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/key_actor.hpp"
+#include "runtime/cache_tier.hpp"
 
 namespace corral {
 
@@ -30,6 +31,9 @@ struct supervisor_state {
   std::unordered_map<std::string, resident> actors;
   std::uint64_t passivations = 0;
   std::uint64_t evictions = 0;
+  /// invalidate requests waiting for tier 1 to erase the key.
+  std::unordered_map<std::uint64_t, caf::typed_response_promise<ok_atom>> invalidations;
+  std::uint64_t next_invalidation = 0;
   std::mt19937_64 rng{std::random_device{}()};
 };
 
@@ -57,6 +61,7 @@ public:
     }
     ++i->second.routed;
     i->second.idle = false;
+    st_.core->metrics.resident_actors = st_.actors.size();
     return i->second.handle;
   }
 
@@ -80,6 +85,10 @@ public:
   void housekeep() {
     passivate_expired_idle();
     prune();
+    // The supervisor's queue is where a flood of misses piles up: its depth is the saturation
+    // signal. (Key actors' queues hold one key's requests each.)
+    st_.core->metrics.largest_mailbox = self_->mailbox().size();
+    st_.core->metrics.resident_actors = st_.actors.size();
     self_->delayed_send(self_, housekeeping_period(st_.core->cfg), housekeep_atom::value);
   }
 
@@ -106,6 +115,9 @@ public:
 
   void shutdown() {
     st_.core->closing = true;
+    for (auto& kv : st_.invalidations) // still waiting for tier 1: answer them now
+      kv.second.deliver(make_caf_error(errc::shutting_down, "invalidate interrupted by shutdown"));
+    st_.invalidations.clear();
     for (auto& kv : st_.actors) {
       self_->demonitor(kv.second.handle.address());
       self_->send(kv.second.handle, shutdown_atom::value);
@@ -121,6 +133,7 @@ private:
     st_.actors.erase(i);
     ++st_.passivations;
     st_.core->count(counter::passivations);
+    st_.core->metrics.resident_actors = st_.actors.size();
   }
 
   void passivate_expired_idle() {
@@ -216,14 +229,44 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
         core.count(counter::puts);
         return ok_atom::value;
       },
-      [self](invalidate_atom, const std::string& key) -> ok_atom {
+      [self](invalidate_atom, const std::string& key) -> caf::result<ok_atom> {
+        auto& core = *self->state.core;
+        core.count(counter::invalidations);
+        if (!core.tier1) {
+          core.table.erase(key, core.table.next_version());
+          supervisor_logic{self}.forget(key); // drop the tombstone unless a load runs
+          return ok_atom::value;
+        }
+        // Tier 1 first, off this actor (it may block); the in-memory entry goes when that is done,
+        // so that no load in between can bring the old value back from tier 1.
+        auto id = ++self->state.next_invalidation;
+        auto promise = self->make_response_promise<ok_atom>();
+        self->state.invalidations.emplace(id, promise);
+        auto core_ptr = self->state.core;
+        auto me = self->address();
+        core.loads.submit([core_ptr, key, id, me] {
+          try {
+            core_ptr->tier1->erase(key);
+          } catch (...) {
+            // Counted; the in-memory entry is dropped regardless.
+            core_ptr->count(counter::tier1_errors);
+          }
+          core_ptr->post_to(me, invalidate_atom::value, key, id);
+        });
+        return promise;
+      },
+      [self](invalidate_atom, const std::string& key, std::uint64_t id) {
         auto& core = *self->state.core;
         core.table.erase(key, core.table.next_version());
-        core.count(counter::invalidations);
-        supervisor_logic{self}.forget(key); // drop the tombstone unless a load runs
-        return ok_atom::value;
+        supervisor_logic{self}.forget(key);
+        auto i = self->state.invalidations.find(id);
+        if (i != self->state.invalidations.end()) {
+          i->second.deliver(ok_atom::value);
+          self->state.invalidations.erase(i);
+        }
       },
       [self](status_atom) -> cache_status { return supervisor_logic{self}.status(); },
+      [self](metrics_atom) -> metrics_snapshot { return self->state.core->metrics_now(); },
       [self](local_get_msg& msg) {
         auto& handle = supervisor_logic{self}.route(msg.key);
         self->send(handle, std::move(msg));

@@ -115,6 +115,7 @@ public:
     }
     auto id = ++st_.next_waiter_id;
     st_.waiters.push_back({id, std::move(token)});
+    ++st_.core->metrics.parked_waiters;
     if (deadline != time_point::max())
       self_->delayed_send(self_, deadline - now, deadline_atom::value, id);
     start_load();
@@ -128,6 +129,7 @@ public:
 
   void on_load_done(load_done_msg& msg) {
     --st_.outstanding_loads;
+    --st_.core->metrics.loads_in_flight;
     bool current = msg.load_id == st_.current_load;
     if (current)
       st_.current_load = 0;
@@ -204,6 +206,7 @@ public:
       return;
     auto token = std::move(i->token);
     st_.waiters.erase(i);
+    --st_.core->metrics.parked_waiters;
     st_.core->count(counter::timeouts);
     token->deliver(outcome::failed(errc::timeout, deadline_message()));
     report_if_idle();
@@ -236,13 +239,18 @@ private:
     auto me = self_->address();
     bool queued = core->loads.submit([core, key, id, version, me, abandoned] {
       std::shared_ptr<load_outcome> out;
+      std::function<void()> write_back;
       if (abandoned->load()) {
         out = std::make_shared<load_outcome>();
         out->skipped = true;
       } else {
-        out = core->loader(key);
+        out = core->run_load(key, write_back);
       }
       core->post_to(me, load_done_msg{id, version, std::move(out)});
+      // Writing the source's value back to tier 1 happens after the requesters are answered;
+      // if the pool has stopped it is skipped (it only saves a future tier-1 miss).
+      if (write_back)
+        core->loads.submit(std::move(write_back));
     });
     if (!queued) {
       answer_all([&](reply_token& t) {
@@ -254,6 +262,9 @@ private:
     st_.current_abandoned = std::move(abandoned);
     ++st_.outstanding_loads;
     st_.core->count(counter::loads);
+    if (st_.waiters.empty())
+      st_.core->count(counter::refreshes); // nobody waits: a background refresh
+    ++st_.core->metrics.loads_in_flight;
     if (cfg_.load_timeout.count() > 0)
       self_->delayed_send(self_, cfg_.load_timeout, load_timeout_atom::value, id);
   }
@@ -314,6 +325,7 @@ private:
   template <class F> void answer_all(F&& f) {
     auto waiters = std::move(st_.waiters);
     st_.waiters.clear();
+    st_.core->metrics.parked_waiters -= waiters.size();
     for (auto& w : waiters)
       f(*w.token);
   }

@@ -8,6 +8,7 @@ namespace corral {
 
 void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<cache_status>("corral::cache_status");
+  cfg.add_message_type<metrics_snapshot>("corral::metrics_snapshot");
   cfg.add_error_category(
       error_category,
       [](std::uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {

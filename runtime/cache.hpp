@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "runtime/cache_core.hpp"
+#include "runtime/cache_tier.hpp"
 #include "runtime/epoch.hpp"
 #include "runtime/reply_sinks.hpp"
 #include "runtime/result.hpp"
@@ -86,14 +87,31 @@ public:
 
   /// Drops the key's entry; a load in flight for it cannot store its now-stale result.
   /// Returns whether an entry was dropped (false, doing nothing, once the runtime stopped).
+  /// With a tier 1, the key is erased there first (on this thread), so that no later load can
+  /// bring the old value back; if that throws, the in-memory entry is still dropped and the
+  /// exception reaches the caller.
   bool invalidate(std::string_view key) const {
     if (closed_error())
       return false;
     core_->count(counter::invalidations);
-    bool dropped = core_->table.erase(key, core_->table.next_version());
-    core_->forget_tombstone_later(key);
-    return dropped;
+    auto drop_local = [&] {
+      bool dropped = core_->table.erase(key, core_->table.next_version());
+      core_->forget_tombstone_later(key);
+      return dropped;
+    };
+    if (core_->tier1) {
+      try {
+        core_->tier1->erase(std::string{key});
+      } catch (...) {
+        drop_local();
+        throw;
+      }
+    }
+    return drop_local();
   }
+
+  /// The cache's metrics now: last / cycle / total windows and gauges (no message involved).
+  metrics_snapshot metrics() const { return core_->metrics_now(); }
 
   /// The cache's actor, for CAF actors and remote nodes (see messages/cache_messages.hpp).
   /// Valid while the runtime runs; a null handle after shutdown.

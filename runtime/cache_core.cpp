@@ -1,5 +1,9 @@
 #include "runtime/cache_core.hpp"
 
+#include <algorithm>
+
+#include "runtime/cache_tier.hpp"
+
 #include <ctime>
 
 #include <caf/detail/test_actor_clock.hpp>
@@ -25,6 +29,53 @@ time_point cache_core::hit_now() const noexcept {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return time_point{std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec}};
+}
+
+} // namespace corral
+
+namespace corral {
+
+namespace {
+
+std::uint64_t ns_between(time_point a, time_point b) {
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(
+      0, std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count()));
+}
+
+} // namespace
+
+std::shared_ptr<load_outcome> cache_core::run_load(const std::string& key,
+                                                   std::function<void()>& write_back) {
+  auto& m = metrics; // counters and histograms are safe to update from any thread
+  auto start = now();
+  if (tier1) {
+    auto r = tier1->get(key);
+    auto after_tier = now();
+    m.tier1_time.record(ns_between(start, after_tier));
+    if (r.result == erased_tier::status::hit) {
+      m.counters.add(counter::tier1_hits);
+      auto out = std::make_shared<load_outcome>();
+      out->result = load_outcome::kind::value;
+      out->value = std::move(r.value);
+      m.load_time.record(ns_between(start, after_tier));
+      return out;
+    }
+    m.counters.add(r.result == erased_tier::status::miss ? counter::tier1_misses
+                                                         : counter::tier1_errors);
+  }
+  auto source_start = now();
+  auto out = loader(key);
+  auto end = now();
+  m.source_time.record(ns_between(source_start, end));
+  m.load_time.record(ns_between(start, end));
+  if (out->result == load_outcome::kind::error) {
+    m.counters.add(counter::source_errors);
+  } else {
+    m.counters.add(counter::source_loads);
+    if (tier1 && out->result == load_outcome::kind::value)
+      write_back = tier1->write_back(key, *out->value);
+  }
+  return out;
 }
 
 } // namespace corral

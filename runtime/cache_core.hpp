@@ -18,6 +18,7 @@
 #include "runtime/counters.hpp"
 #include "runtime/entry_table.hpp"
 #include "runtime/executor.hpp"
+#include "runtime/metrics_store.hpp"
 
 namespace corral {
 
@@ -33,10 +34,14 @@ struct value_ops {
 /// Calls the user's loader for a key. Never throws: failures are reported in the outcome.
 using erased_loader = std::function<std::shared_ptr<load_outcome>(const std::string& key)>;
 
+struct erased_tier; // runtime/cache_tier.hpp
+
 struct cache_core {
   cache_core(cache_config c, const value_ops& o, erased_loader l, executor& ex,
-             caf::actor_clock& clk)
+             caf::actor_clock& clk, std::size_t metric_windows = 6,
+             duration metric_cycle = std::chrono::seconds(10))
       : cfg(std::move(c)), ops(o), loader(std::move(l)), loads(ex), clock(clk),
+        windows(metric_windows, static_cast<std::uint64_t>(metric_cycle.count())),
         coarse_clock_(uses_real_time(clk)) {}
 
   /// Whether `clk` is the system's real clock (not CAF's test clock).
@@ -45,15 +50,20 @@ struct cache_core {
   const cache_config cfg;
   const value_ops& ops;
   const erased_loader loader; // may be empty: misses then fail with errc::no_loader
+  /// Optional tier 1 asked before the loader (two-tier load); set before the supervisor starts.
+  std::shared_ptr<erased_tier> tier1;
   executor& loads;
   caf::actor_clock& clock; // the actor system's clock: the test clock in message-level tests
   entry_table table;
-  thread_counters counters;
+  metric_sources metrics; // live counters, histograms and gauges
+  thread_counters& counters = metrics.counters;
+  metrics_store windows;       // folded once per cycle by the metrics actor
   supervisor_actor supervisor; // set once when the supervisor is spawned
   std::atomic<bool> closing{false};
 
   time_point now() const { return clock.now(); }
   void count(counter c, std::uint64_t n = 1) noexcept { counters.add(c, n); }
+  metrics_snapshot metrics_now() const { return windows.snapshot(cfg.name, metrics, table.size()); }
   void count(counter c, detail::thread_slot_info slot) noexcept { counters.add(c, 1, slot); }
 
   enum class lookup { fresh, negative, stale, miss };
@@ -66,6 +76,11 @@ struct cache_core {
 
   /// The hit path: no message, no lock, no allocation. Requires an epoch_guard while `out`
   /// is used. A stale entry (inside stale_while_revalidate) asks for one background refresh.
+  /// Runs one load for `key`: tier 1 first if there is one, then the loader; records counters
+  /// and timings. Called on a loader thread. `write_back` receives a job to run afterwards
+  /// (storing a source value into tier 1), or stays empty.
+  std::shared_ptr<load_outcome> run_load(const std::string& key, std::function<void()>& write_back);
+
   lookup fast_lookup(std::string_view key, time_point now, const entry*& out) const noexcept {
     const entry* e = table.find(key, entry_table::hash_key(key));
     if (e == nullptr)

@@ -72,6 +72,11 @@ void validate_cache(const runtime_config& cfg, std::size_t index) {
 void validate(const runtime_config& cfg) {
   if (cfg.loader_threads < 1)
     throw config_error("loader_threads", "expected a positive integer, found 0");
+  if (cfg.metrics_windows < 1)
+    throw config_error("metrics_windows", "expected a positive integer, found 0");
+  if (cfg.metrics_cycle.count() <= 0 || cfg.metrics_cycle > max_config_duration)
+    throw config_error("metrics_cycle", "expected a duration between 1ns and 10 years, found " +
+                                            format_duration(cfg.metrics_cycle));
   for (std::size_t i = 0; i < cfg.caches.size(); ++i)
     validate_cache(cfg, i);
 }

@@ -20,6 +20,9 @@ struct cache_config {
   /// Name of a loader registered with runtime::register_loader; may be empty when the
   /// loader is given in code.
   std::string loader;
+  /// Name of a tier-1 cache registered with runtime::register_tier (two-tier load: asked before
+  /// the loader, written back after a source load, erased on invalidate). Empty = none.
+  std::string tier1;
   /// Time a loaded value stays fresh. 0 = never expires (the lazy-loader case).
   duration ttl{0};
   /// Time a loader's "not found" stays cached. 0 = "not found" is not cached.
@@ -57,6 +60,10 @@ struct runtime_config {
   /// Threads that run loaders (user code that may block). Bounded: at most this many loads
   /// run at once across all caches.
   std::size_t loader_threads{8};
+  /// Length of one metrics window: "last" is the window being filled.
+  duration metrics_cycle{std::chrono::seconds(10)};
+  /// Completed windows summed into "cycle" (at least 1).
+  std::size_t metrics_windows{6};
   std::vector<cache_config> caches;
 
   /// Returns the cache named `name` or nullptr.

@@ -255,6 +255,7 @@ const std::vector<key_handler<cache_config>>& cache_keys() {
   static const std::vector<key_handler<c>> keys = {
       string_key("name", &c::name, true),
       string_key("loader", &c::loader),
+      string_key("tier1", &c::tier1),
       duration_key("ttl", &c::ttl),
       duration_key("negative_ttl", &c::negative_ttl),
       duration_key("stale_while_revalidate", &c::stale_while_revalidate),
@@ -337,6 +338,8 @@ const std::vector<key_handler<runtime_config>>& runtime_keys() {
   static const std::vector<key_handler<r>> keys = {
       count_key("scheduler_threads", &r::scheduler_threads),
       count_key("loader_threads", &r::loader_threads, 1),
+      duration_key("metrics_cycle", &r::metrics_cycle),
+      count_key("metrics_windows", &r::metrics_windows, 1),
       caches_key(),
   };
   return keys;

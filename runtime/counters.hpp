@@ -11,19 +11,30 @@
 namespace corral {
 
 enum class counter : std::uint8_t {
-  hits,           // fresh value served from the table
-  negative_hits,  // cached "not found" served from the table
+  // Request outcomes: each request is counted once, in exactly one of these.
+  hits,           // fresh value served from memory
+  negative_hits,  // cached "not found" served from memory
   stale_hits,     // stale value served while a refresh runs (stale_while_revalidate)
-  misses,         // requests that had to wait for the key actor
-  stale_on_error, // stale value served because the reload failed (stale_if_error)
-  errors,         // requests answered with an error other than not_found/timeout
-  timeouts,       // requests answered with a timeout
-  loads,          // loader calls started
-  load_errors,    // loader calls that failed (threw or returned an error)
-  invalidations,  // invalidate() calls
-  puts,           // put() calls
-  evictions,      // entries removed by pruning
-  passivations,   // key actors passivated
+  misses,         // waited for a load and got its value or "not found"
+  stale_on_error, // waited, the load failed, and a stale value was served (stale_if_error)
+  errors,         // answered with an error other than a timeout
+  timeouts,       // answered with a timeout
+  // Events.
+  loads,         // loads started (one per single flight)
+  load_errors,   // loads that failed (threw, returned an error, or every tier failed)
+  refreshes,     // loads started with nobody waiting (background refresh)
+  invalidations, // invalidate() calls (manual misses)
+  puts,          // put() calls
+  evictions,     // entries removed by pruning
+  passivations,  // key actors passivated
+  tier1_hits,    // two-tier loads answered by tier 1
+  tier1_misses,  // tier 1 did not have the key
+  tier1_errors,  // tier 1 failed (the source was asked instead)
+  source_loads,  // successful source calls
+  source_errors, // failed source calls
+  writes,        // write-behind writes (a later issue)
+  write_failures,
+  dead_letters,
   count_
 };
 

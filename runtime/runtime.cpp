@@ -17,6 +17,11 @@ struct registered_loader {
   erased_loader fn;
 };
 
+struct registered_tier {
+  const std::type_info* type;
+  std::shared_ptr<erased_tier> tier;
+};
+
 caf::actor_system_config make_caf_config(const runtime_config& cfg) {
   caf::actor_system_config caf_cfg;
   if (cfg.scheduler_threads > 0)
@@ -37,7 +42,13 @@ std::string type_error(const std::string& cache, const std::type_info& want,
 
 struct runtime::impl {
   explicit impl(runtime_config c)
-      : cfg(std::move(c)), caf_cfg(make_caf_config(cfg)), sys(caf_cfg), pool(cfg.loader_threads) {}
+      : cfg(std::move(c)), caf_cfg(make_caf_config(cfg)), sys(caf_cfg), pool(cfg.loader_threads) {
+    metrics = spawn_metrics_actor(sys, cfg.metrics_cycle, [this](const metrics_snapshot& s) {
+      std::lock_guard<std::mutex> guard{callback_mtx};
+      if (callback)
+        callback(s);
+    });
+  }
 
   runtime_config cfg;
   caf::actor_system_config caf_cfg;
@@ -45,6 +56,10 @@ struct runtime::impl {
   thread_pool pool;
   std::mutex mtx;
   std::unordered_map<std::string, registered_loader> loaders;
+  std::unordered_map<std::string, registered_tier> tiers;
+  metrics_actor metrics;
+  std::mutex callback_mtx;
+  metrics_callback callback;
   std::unordered_map<std::string, cache_core_ptr> caches;
   bool stopped = false;
 };
@@ -107,14 +122,22 @@ cache_core_ptr runtime::core_for(const std::string& name, const value_ops& ops) 
                                    ", cache requested as " + ops.type->name());
     loader = l->second.fn;
   }
-  auto core =
-      std::make_shared<cache_core>(*pos, ops, std::move(loader), impl_->pool, impl_->sys.clock());
-  spawn_cache_supervisor(impl_->sys, core);
-  impl_->caches.emplace(name, core);
-  return core;
+  std::shared_ptr<erased_tier> tier1;
+  if (!pos->tier1.empty()) {
+    auto tier_path = "caches[" + std::to_string(pos - caches.begin()) + "].tier1";
+    auto t = impl_->tiers.find(pos->tier1);
+    if (t == impl_->tiers.end())
+      throw config_error(tier_path, "no tier registered under the name '" + pos->tier1 + "'");
+    if (*t->second.type != *ops.type)
+      throw config_error(tier_path, "tier '" + pos->tier1 + "' holds " + t->second.type->name() +
+                                        ", cache requested as " + ops.type->name());
+    tier1 = t->second.tier;
+  }
+  return start_cache(*pos, ops, std::move(loader), std::move(tier1));
 }
 
-cache_core_ptr runtime::add_cache(cache_config cfg, const value_ops& ops, erased_loader loader) {
+cache_core_ptr runtime::add_cache(cache_config cfg, const value_ops& ops, erased_loader loader,
+                                  std::shared_ptr<erased_tier> tier1) {
   std::unique_lock<std::mutex> lock{impl_->mtx};
   refuse_if_stopped(impl_->stopped, cfg.name);
   if (cfg.name.empty())
@@ -128,11 +151,45 @@ cache_core_ptr runtime::add_cache(cache_config cfg, const value_ops& ops, erased
     impl_->cfg.caches.pop_back();
     throw;
   }
-  auto core = std::make_shared<cache_core>(std::move(cfg), ops, std::move(loader), impl_->pool,
-                                           impl_->sys.clock());
+  return start_cache(impl_->cfg.caches.back(), ops, std::move(loader), std::move(tier1));
+}
+
+cache_core_ptr runtime::start_cache(const cache_config& cfg, const value_ops& ops,
+                                    erased_loader loader, std::shared_ptr<erased_tier> tier1) {
+  auto core =
+      std::make_shared<cache_core>(cfg, ops, std::move(loader), impl_->pool, impl_->sys.clock(),
+                                   impl_->cfg.metrics_windows, impl_->cfg.metrics_cycle);
+  core->tier1 = std::move(tier1); // before the supervisor exists: never written afterwards
   spawn_cache_supervisor(impl_->sys, core);
-  impl_->caches.emplace(core->cfg.name, core);
+  caf::anon_send(impl_->metrics, watch_cache_msg{core});
+  impl_->caches.emplace(cfg.name, core);
   return core;
+}
+
+void runtime::add_tier(const std::string& name, const std::type_info& type,
+                       std::shared_ptr<erased_tier> tier) {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  impl_->tiers[name] = registered_tier{&type, std::move(tier)};
+}
+
+void runtime::on_metrics(metrics_callback callback) {
+  std::lock_guard<std::mutex> guard{impl_->callback_mtx};
+  impl_->callback = std::move(callback);
+}
+
+std::vector<metrics_snapshot> runtime::metrics() {
+  std::vector<cache_core_ptr> cores;
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    for (auto& kv : impl_->caches)
+      cores.push_back(kv.second);
+  }
+  std::vector<metrics_snapshot> out;
+  for (auto& core : cores)
+    out.push_back(core->metrics_now());
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.cache.compare(b.cache) < 0; });
+  return out;
 }
 
 cache_actor runtime::actor_of(const std::string& name) {
@@ -160,7 +217,9 @@ void runtime::shutdown(std::chrono::milliseconds grace) {
       self->monitor(kv.second->supervisor);
       self->send(kv.second->supervisor, shutdown_atom::value);
     }
-    for (std::size_t down = 0; down < caches.size();)
+    self->monitor(impl_->metrics);
+    self->send(impl_->metrics, shutdown_atom::value);
+    for (std::size_t down = 0; down < caches.size() + 1;)
       self->receive([&](caf::down_msg&) { ++down; });
   }
   // Queued loads are dropped (their waiters were answered); running ones get `grace`.

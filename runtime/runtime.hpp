@@ -15,7 +15,9 @@
 
 #include <caf/actor_system.hpp>
 
+#include "actors/metrics_actor.hpp"
 #include "runtime/cache.hpp"
+#include "runtime/cache_tier.hpp"
 #include "runtime/config.hpp"
 #include "runtime/loader.hpp"
 #include "runtime/value_ops.hpp"
@@ -36,6 +38,12 @@ public:
     add_loader(name, typeid(V), wrap_loader<V>(std::move(loader)));
   }
 
+  /// Registers a tier-1 cache under `name`, for caches whose config names it (JSON "tier1").
+  template <class V>
+  void register_tier(const std::string& name, std::shared_ptr<cache_tier<V>> tier) {
+    add_tier(name, typeid(V), erase_tier<V>(std::move(tier)));
+  }
+
   /// The cache declared in the config under `name`, with the loader its config names.
   /// Throws config_error for an unknown cache or loader, corral::failure on a type mismatch.
   template <class V> corral::cache<V> cache(const std::string& name) {
@@ -48,10 +56,25 @@ public:
         add_cache(std::move(cfg), value_ops_for<V>(), wrap_loader<V>(std::move(loader)))};
   }
 
+  /// Declares a two-tier cache in code: `tier1` is asked before `loader` (see cache_tier.hpp).
+  template <class V, class F>
+  corral::cache<V> make_cache(cache_config cfg, F loader, std::shared_ptr<cache_tier<V>> tier1) {
+    return corral::cache<V>{add_cache(std::move(cfg), value_ops_for<V>(),
+                                      wrap_loader<V>(std::move(loader)),
+                                      erase_tier<V>(std::move(tier1)))};
+  }
+
   /// Declares a cache in code without a loader: values come only from put().
   template <class V> corral::cache<V> make_cache(cache_config cfg) {
     return corral::cache<V>{add_cache(std::move(cfg), value_ops_for<V>(), {})};
   }
+
+  /// Calls `callback` once per metrics cycle for every cache, on the metrics actor's thread
+  /// (keep it quick). Replaces the previous callback; an empty function removes it.
+  void on_metrics(metrics_callback callback);
+
+  /// A snapshot of every cache's metrics, now (no message involved).
+  std::vector<metrics_snapshot> metrics();
 
   /// The message interface of a cache that exists (created by cache() or make_cache()).
   cache_actor actor_of(const std::string& name);
@@ -65,8 +88,13 @@ public:
 
 private:
   void add_loader(const std::string& name, const std::type_info& type, erased_loader loader);
+  void add_tier(const std::string& name, const std::type_info& type,
+                std::shared_ptr<erased_tier> tier);
   cache_core_ptr core_for(const std::string& name, const value_ops& ops);
-  cache_core_ptr add_cache(cache_config cfg, const value_ops& ops, erased_loader loader);
+  cache_core_ptr add_cache(cache_config cfg, const value_ops& ops, erased_loader loader,
+                           std::shared_ptr<erased_tier> tier1 = nullptr);
+  cache_core_ptr start_cache(const cache_config& cfg, const value_ops& ops, erased_loader loader,
+                             std::shared_ptr<erased_tier> tier1);
 
   struct impl;
   std::unique_ptr<impl> impl_;

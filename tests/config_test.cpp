@@ -191,10 +191,12 @@ TEST_CASE("negative values are rejected", "[config]") {
 }
 
 TEST_CASE("unknown keys list the known ones", "[config]") {
-  check_parse_error(one_cache(R"("tll": "5s")"), "caches[0].tll",
-                    {"caches[0].tll: unknown key; known keys are name, loader, ttl, negative_ttl"});
-  check_parse_error(R"({"loader_thread": 4})", "loader_thread",
-                    {"known keys are scheduler_threads, loader_threads, caches"});
+  check_parse_error(
+      one_cache(R"("tll": "5s")"), "caches[0].tll",
+      {"caches[0].tll: unknown key; known keys are name, loader, tier1, ttl, negative_ttl"});
+  check_parse_error(
+      R"({"loader_thread": 4})", "loader_thread",
+      {"known keys are scheduler_threads, loader_threads, metrics_cycle, metrics_windows, caches"});
   check_parse_error(one_cache(R"("my key": 1)"), R"(caches[0]["my key"])", {"unknown key"});
 }
 

@@ -16,7 +16,9 @@
 #include <catch2/catch.hpp>
 
 #include "actors/cache_supervisor.hpp"
+#include "actors/metrics_actor.hpp"
 #include "runtime/cache.hpp"
+#include "runtime/cache_tier.hpp"
 #include "runtime/loader.hpp"
 #include "runtime/value_ops.hpp"
 
@@ -54,7 +56,9 @@ template <class F> void spawn_client(caf::actor_system& sys, F f) {
 }
 
 struct fixture {
-  explicit fixture(cache_config c, bool with_loader = true)
+  explicit fixture(cache_config c, bool with_loader = true,
+                   std::shared_ptr<erased_tier> tier = nullptr, std::size_t windows = 6,
+                   duration cycle = std::chrono::seconds(10))
       : sys(test_config(caf_cfg)),
         sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
         loader(std::make_shared<scripted_loader>()) {
@@ -68,7 +72,8 @@ struct fixture {
       });
     }
     core = std::make_shared<cache_core>(c, value_ops_for<std::string>(), std::move(fn), loads,
-                                        sys.clock());
+                                        sys.clock(), windows, cycle);
+    core->tier1 = std::move(tier);
     spawn_cache_supervisor(sys, core);
     handle = cache<std::string>{core};
     sched.run();
@@ -76,6 +81,8 @@ struct fixture {
 
   ~fixture() {
     // Stop every actor even after a failed REQUIRE, or the actor_system destructor waits forever.
+    if (metrics)
+      caf::anon_send(metrics, shutdown_atom::value);
     caf::anon_send(core->supervisor, shutdown_atom::value);
     sched.run();
     loads.run_all();
@@ -122,6 +129,16 @@ struct fixture {
 
   std::uint64_t count(counter c) const { return core->counters.get(c); }
 
+  /// Starts a metrics actor that folds this cache's windows every `cycle` of test time.
+  void start_metrics(duration cycle, metrics_callback cb = {}) {
+    metrics = spawn_metrics_actor(sys, cycle, std::move(cb));
+    caf::anon_send(metrics, watch_cache_msg{core});
+    sched.run();
+  }
+
+  /// Makes test time pass inside a loader or tier call (without firing timers mid-job).
+  void spend(duration d) { sched.clock().current_time += d; }
+
   caf::actor_system_config caf_cfg;
   caf::actor_system sys;
   caf::scheduler::test_coordinator& sched;
@@ -129,6 +146,7 @@ struct fixture {
   std::shared_ptr<scripted_loader> loader;
   cache_core_ptr core;
   cache<std::string> handle;
+  metrics_actor metrics;
 };
 
 inline std::chrono::milliseconds ms(long n) {

@@ -1,0 +1,110 @@
+// USE metrics of one cache: utilisation and errors per window, saturation gauges now.
+//
+// "last" is the window being filled, "cycle" the sum of the last `windows` completed windows,
+// "total" everything since start. Every request is counted exactly once as a hit (served from
+// memory: fresh, cached "not found", or stale while revalidating), a miss (waited for a load) or
+// an error (including timeouts); rates are taken over requests and are 0 when there are none.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/meta/type_name.hpp>
+
+namespace corral {
+
+/// A latency summary from a log-bucketed histogram (quantiles within ~19%).
+struct timing_stats {
+  std::uint64_t count = 0;
+  std::uint64_t avg_ns = 0;
+  std::uint64_t max_ns = 0;
+  std::uint64_t p50_ns = 0;
+  std::uint64_t p99_ns = 0;
+};
+
+struct window_stats {
+  // The request partition: requests == hits + misses + errors.
+  std::uint64_t requests = 0;
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  std::uint64_t errors = 0;
+  double hit_rate = 0;
+  double miss_rate = 0;
+  double error_rate = 0;
+  // Details.
+  std::uint64_t stale_serves = 0;  // stale values served (while revalidating or on error)
+  std::uint64_t negative_hits = 0; // cached "not found" served
+  std::uint64_t timeouts = 0;      // requests answered with a timeout (part of errors)
+  std::uint64_t manual_misses = 0; // invalidations
+  std::uint64_t puts = 0;
+  std::uint64_t loads = 0;       // loads started (one per single flight)
+  std::uint64_t load_errors = 0; // loads that failed
+  std::uint64_t refreshes = 0;   // background reloads (stale_while_revalidate)
+  std::uint64_t tier1_hits = 0;  // two-tier loads answered by tier 1
+  std::uint64_t tier1_misses = 0;
+  std::uint64_t tier1_errors = 0;
+  /// tier1_hits over tier-1 lookups (hits + misses + errors); 0 without lookups.
+  double tier1_hit_rate = 0;
+  std::uint64_t source_loads = 0; // successful source loads
+  std::uint64_t source_errors = 0;
+  std::uint64_t writes = 0; // write-behind (a later issue)
+  std::uint64_t write_failures = 0;
+  std::uint64_t dead_letters = 0;
+  std::uint64_t evictions = 0;
+  std::uint64_t passivations = 0;
+  timing_stats load_time;   // whole load (both tiers)
+  timing_stats tier1_time;  // tier-1 calls
+  timing_stats source_time; // source calls
+  timing_stats write_time;
+};
+
+/// Saturation, read when the snapshot is taken.
+struct gauge_stats {
+  std::uint64_t loads_in_flight = 0;
+  std::uint64_t parked_waiters = 0;
+  std::uint64_t dirty_backlog = 0;
+  std::uint64_t resident_actors = 0;
+  std::uint64_t largest_mailbox = 0; // the supervisor's mailbox at the last housekeeping pass
+  std::uint64_t entries = 0;
+};
+
+struct metrics_snapshot {
+  std::string cache;
+  std::uint64_t cycle_ns = 0;         // length of one window
+  std::uint64_t windows = 0;          // windows summed into "cycle"
+  std::uint64_t completed_windows = 0; // windows folded since start
+  window_stats last;
+  window_stats cycle;
+  window_stats total;
+  gauge_stats gauges;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, timing_stats& x) {
+  return f(caf::meta::type_name("corral::timing_stats"), x.count, x.avg_ns, x.max_ns, x.p50_ns,
+           x.p99_ns);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, window_stats& x) {
+  return f(caf::meta::type_name("corral::window_stats"), x.requests, x.hits, x.misses, x.errors,
+           x.hit_rate, x.miss_rate, x.error_rate, x.stale_serves, x.negative_hits, x.timeouts,
+           x.manual_misses, x.puts, x.loads, x.load_errors, x.refreshes, x.tier1_hits,
+           x.tier1_misses, x.tier1_errors, x.tier1_hit_rate, x.source_loads, x.source_errors, x.writes,
+           x.write_failures, x.dead_letters, x.evictions, x.passivations, x.load_time,
+           x.tier1_time, x.source_time, x.write_time);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, gauge_stats& x) {
+  return f(caf::meta::type_name("corral::gauge_stats"), x.loads_in_flight, x.parked_waiters,
+           x.dirty_backlog, x.resident_actors, x.largest_mailbox, x.entries);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, metrics_snapshot& x) {
+  return f(caf::meta::type_name("corral::metrics_snapshot"), x.cache, x.cycle_ns, x.windows,
+           x.completed_windows, x.last, x.cycle, x.total, x.gauges);
+}
+
+} // namespace corral

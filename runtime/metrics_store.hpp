@@ -1,0 +1,63 @@
+// The windows of one cache's metrics. The metrics actor folds the live, cumulative counters
+// into a completed window once per cycle; any thread can read a snapshot at any time without a
+// message: "last" is computed live as (cumulative now - cumulative at the last fold).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+
+#include "runtime/counters.hpp"
+#include "runtime/histogram.hpp"
+#include "runtime/metrics.hpp"
+
+namespace corral {
+
+/// Live, cumulative sources of a cache's metrics (owned by the cache core).
+struct metric_sources {
+  thread_counters counters;
+  atomic_histogram load_time;
+  atomic_histogram tier1_time;
+  atomic_histogram source_time;
+  atomic_histogram write_time;
+  std::atomic<std::uint64_t> loads_in_flight{0};
+  std::atomic<std::uint64_t> parked_waiters{0};
+  std::atomic<std::uint64_t> dirty_backlog{0};
+  std::atomic<std::uint64_t> resident_actors{0};
+  std::atomic<std::uint64_t> largest_mailbox{0};
+};
+
+class metrics_store {
+public:
+  /// Completed windows kept for "cycle"; at least 1.
+  explicit metrics_store(std::size_t windows, std::uint64_t cycle_ns)
+      : windows_(windows == 0 ? 1 : windows), cycle_ns_(cycle_ns) {}
+
+  /// Closes the window being filled and starts a new one.
+  void fold(metric_sources& src);
+
+  /// last / cycle / total as of now; `entries` is the table's size for the gauges.
+  metrics_snapshot snapshot(const std::string& cache, const metric_sources& src,
+                            std::uint64_t entries) const;
+
+private:
+  struct cumulative {
+    counter_values counters{};
+    histogram_counts load, tier1, source, write;
+  };
+  static cumulative read(const metric_sources& src);
+  static cumulative minus(const cumulative& now, const cumulative& base);
+  static void add(cumulative& into, const cumulative& w);
+  static window_stats to_window(const cumulative& c);
+
+  const std::size_t windows_;
+  const std::uint64_t cycle_ns_;
+  mutable std::mutex mtx_;
+  cumulative base_;             // cumulative values at the last fold
+  std::deque<cumulative> ring_; // completed windows, oldest first
+  cumulative max_so_far_;       // histogram maxima over all completed windows (for "total")
+  std::uint64_t completed_ = 0;
+};
+
+} // namespace corral
