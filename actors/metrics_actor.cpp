@@ -34,21 +34,21 @@ metrics_actor::behavior_type metrics_impl(self_ptr self, duration cycle, metrics
   self->state.on_cycle = std::move(cb);
   self->delayed_send(self, self->state.cycle, fold_atom::value);
   return {
-    [self](watch_cache_msg& msg) { self->state.caches.push_back(std::move(msg.core)); },
-    [self](fold_atom) {
-      fold_all(self);
-      self->delayed_send(self, self->state.cycle, fold_atom::value);
-    },
-    [self](metrics_atom) {
-      std::vector<metrics_snapshot> out;
-      for (auto& core : self->state.caches)
-        out.push_back(core->metrics_now());
-      return out;
-    },
-    [self](shutdown_atom) {
-      self->state.caches.clear();
-      self->quit();
-    },
+      [self](watch_cache_msg& msg) { self->state.caches.push_back(std::move(msg.core)); },
+      [self](fold_atom) {
+        fold_all(self);
+        self->delayed_send(self, self->state.cycle, fold_atom::value);
+      },
+      [self](metrics_atom) {
+        std::vector<metrics_snapshot> out;
+        for (auto& core : self->state.caches)
+          out.push_back(core->metrics_now());
+        return out;
+      },
+      [self](shutdown_atom) {
+        self->state.caches.clear();
+        self->quit();
+      },
   };
 }
 

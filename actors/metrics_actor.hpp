@@ -23,9 +23,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::watch_cache_msg)
 
 namespace corral {
 
-using metrics_actor = caf::typed_actor<
-  caf::reacts_to<watch_cache_msg>, caf::reacts_to<fold_atom>,
-  caf::replies_to<metrics_atom>::with<std::vector<metrics_snapshot>>, caf::reacts_to<shutdown_atom>>;
+using metrics_actor =
+    caf::typed_actor<caf::reacts_to<watch_cache_msg>, caf::reacts_to<fold_atom>,
+                     caf::replies_to<metrics_atom>::with<std::vector<metrics_snapshot>>,
+                     caf::reacts_to<shutdown_atom>>;
 
 /// Called once per cycle per cache, on the metrics actor's thread: keep it quick.
 using metrics_callback = std::function<void(const metrics_snapshot&)>;

@@ -22,6 +22,7 @@
 
 #include "examples/start_gate.hpp"
 #include "runtime/config_json.hpp"
+#include "runtime/metrics_format.hpp"
 #include "runtime/runtime.hpp"
 
 using namespace std::chrono_literals;
@@ -215,14 +216,29 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // One compact table per metrics cycle (metrics_cycle in the config), for the prices cache.
+  std::mutex print_mtx;
+  rt.on_metrics([&](const corral::metrics_snapshot& s) {
+    if (s.cache != "prices")
+      return;
+    std::lock_guard<std::mutex> guard{print_mtx};
+    std::printf("%s\n", corral::format_table(s).c_str());
+    std::fflush(stdout);
+  });
+
   auto ttl = prices.config().ttl;
   auto first = run_wave(1, prices, quiet);
   // Entries must be expired, not merely close to it, for the second wave to be cold again.
   std::this_thread::sleep_for(ttl + 300ms);
   auto second = run_wave(2, prices, quiet);
 
-  print_report(1, "cold keys", first);
-  print_report(2, "after ttl expiry", second);
+  rt.on_metrics({}); // the callback refers to locals of this scope
+  {
+    std::lock_guard<std::mutex> guard{print_mtx};
+    print_report(1, "cold keys", first);
+    print_report(2, "after ttl expiry", second);
+    std::printf("%s\n", corral::format_table(prices.metrics()).c_str());
+  }
   rt.shutdown();
 
   // With ttl 0 nothing expires, so the second wave should load nothing.

@@ -146,13 +146,16 @@ private:
     const entry* e = nullptr;
     switch (core_->fast_lookup(key, core_->hit_now(), e)) {
     case cache_core::lookup::fresh:
-      core_->count(counter::hits, slot);
+      if (core_->cfg.metrics)
+        core_->count(counter::hits, slot);
       return std::optional<result<V>>{std::in_place, static_cast<const value_entry<V>*>(e)->value};
     case cache_core::lookup::stale:
-      core_->count(counter::stale_hits, slot);
+      if (core_->cfg.metrics)
+        core_->count(counter::stale_hits, slot);
       return std::optional<result<V>>{std::in_place, static_cast<const value_entry<V>*>(e)->value};
     case cache_core::lookup::negative:
-      core_->count(counter::negative_hits, slot);
+      if (core_->cfg.metrics)
+        core_->count(counter::negative_hits, slot);
       return result<V>{
           error{errc::not_found,
                 "key '" + std::string{key} + "' not found in cache '" + core_->cfg.name + "'"}};

@@ -14,8 +14,7 @@
 
 namespace corral {
 
-template <class V>
-class cache_tier {
+template <class V> class cache_tier {
 public:
   virtual ~cache_tier() = default;
   /// The key's value, std::nullopt when absent. Throw when the tier is broken: the source is
@@ -41,8 +40,7 @@ struct erased_tier {
   std::function<void(const std::string&)> erase;
 };
 
-template <class V>
-std::shared_ptr<erased_tier> erase_tier(std::shared_ptr<cache_tier<V>> tier) {
+template <class V> std::shared_ptr<erased_tier> erase_tier(std::shared_ptr<cache_tier<V>> tier) {
   auto out = std::make_shared<erased_tier>();
   out->get = [tier](const std::string& key) {
     erased_tier::lookup r;

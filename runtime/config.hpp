@@ -46,6 +46,9 @@ struct cache_config {
   std::size_t max_entries{0};
   /// Period of the supervisor's housekeeping (prune, passivation).
   duration prune_interval{std::chrono::seconds(1)};
+  /// Count requests on the hit path (per-thread counters). Off only to measure what counting
+  /// costs: loads, errors and timings are still recorded.
+  bool metrics{true};
   /// A key actor with nothing to do for this long is passivated; its entry stays.
   duration idle_timeout{std::chrono::seconds(10)};
   /// Soft cap on resident key actors: idle ones are passivated early to stay under it.

@@ -241,6 +241,16 @@ key_handler<Config> count_key(std::string_view key, std::size_t Config::*member,
           [=](const Config& c) { return json::value(static_cast<std::uint64_t>(c.*member)); }};
 }
 
+template <class Config> key_handler<Config> bool_key(std::string_view key, bool Config::*member) {
+  return {key, "true or false", false,
+          [=](const json::value& v, const std::string& path, Config& c) {
+            if (!v.is_bool())
+              fail(path, "expected true or false, found " + describe(v));
+            c.*member = v.get_bool();
+          },
+          [=](const Config& c) { return json::value(c.*member); }};
+}
+
 template <class Config>
 key_handler<Config> fraction_key(std::string_view key, double Config::*member) {
   return {key, "a number in [0, 1)", false,
@@ -268,6 +278,7 @@ const std::vector<key_handler<cache_config>>& cache_keys() {
       duration_key("prune_interval", &c::prune_interval),
       duration_key("idle_timeout", &c::idle_timeout),
       count_key("max_resident_actors", &c::max_resident_actors),
+      bool_key("metrics", &c::metrics),
   };
   return keys;
 }

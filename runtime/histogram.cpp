@@ -32,10 +32,10 @@ std::uint64_t histogram_counts::quantile(double q) const noexcept {
   for (std::size_t i = 0; i < buckets.size(); ++i) {
     seen += buckets[i];
     if (seen >= rank) {
-      auto lo = latency_buckets::lower(i);
-      auto hi = i + 1 < buckets.size() ? latency_buckets::lower(i + 1) : lo;
-      auto mid = lo + (hi - lo) / 2;
-      return max_ns != 0 ? std::min(mid, max_ns) : mid; // never above the true maximum
+      // The bucket's upper bound: a latency quantile should not understate (as Prometheus'
+      // `le` buckets); clamped to the true maximum, so p99 <= max always holds.
+      auto hi = i + 1 < buckets.size() ? latency_buckets::lower(i + 1) - 1 : UINT64_MAX;
+      return max_ns != 0 ? std::min(hi, max_ns) : hi;
     }
   }
   return max_ns;

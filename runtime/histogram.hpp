@@ -8,8 +8,8 @@
 
 namespace corral {
 
-/// Bucket i covers [lower(i), lower(i+1)): four sub-buckets per power of two, so a quantile
-/// read from it is within 19% of the true value. 1 ns to ~9.2e18 ns.
+/// Bucket i covers [lower(i), lower(i+1)): four sub-buckets per power of two, so a bucket is at
+/// most 25% wider than its lower bound. 1 ns to ~9.2e18 ns.
 class latency_buckets {
 public:
   static constexpr std::size_t sub_buckets = 4;
@@ -42,7 +42,8 @@ struct histogram_counts {
   histogram_counts& operator+=(const histogram_counts& o) noexcept;
   /// this - older, for cumulative snapshots (max is the caller's business).
   histogram_counts minus(const histogram_counts& older) const noexcept;
-  /// Value at quantile q in [0,1] (the midpoint of its bucket); 0 when empty.
+  /// Value at quantile q in [0,1]: the upper bound of its bucket (at most 25% above the true
+  /// value), never above the maximum; 0 when empty.
   std::uint64_t quantile(double q) const noexcept;
   std::uint64_t average() const noexcept { return count == 0 ? 0 : sum_ns / count; }
 };

@@ -70,8 +70,8 @@ struct gauge_stats {
 
 struct metrics_snapshot {
   std::string cache;
-  std::uint64_t cycle_ns = 0;         // length of one window
-  std::uint64_t windows = 0;          // windows summed into "cycle"
+  std::uint64_t cycle_ns = 0;          // length of one window
+  std::uint64_t windows = 0;           // windows summed into "cycle"
   std::uint64_t completed_windows = 0; // windows folded since start
   window_stats last;
   window_stats cycle;
@@ -79,24 +79,21 @@ struct metrics_snapshot {
   gauge_stats gauges;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, timing_stats& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, timing_stats& x) {
   return f(caf::meta::type_name("corral::timing_stats"), x.count, x.avg_ns, x.max_ns, x.p50_ns,
            x.p99_ns);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, window_stats& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, window_stats& x) {
   return f(caf::meta::type_name("corral::window_stats"), x.requests, x.hits, x.misses, x.errors,
            x.hit_rate, x.miss_rate, x.error_rate, x.stale_serves, x.negative_hits, x.timeouts,
            x.manual_misses, x.puts, x.loads, x.load_errors, x.refreshes, x.tier1_hits,
-           x.tier1_misses, x.tier1_errors, x.tier1_hit_rate, x.source_loads, x.source_errors, x.writes,
-           x.write_failures, x.dead_letters, x.evictions, x.passivations, x.load_time,
+           x.tier1_misses, x.tier1_errors, x.tier1_hit_rate, x.source_loads, x.source_errors,
+           x.writes, x.write_failures, x.dead_letters, x.evictions, x.passivations, x.load_time,
            x.tier1_time, x.source_time, x.write_time);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, gauge_stats& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, gauge_stats& x) {
   return f(caf::meta::type_name("corral::gauge_stats"), x.loads_in_flight, x.parked_waiters,
            x.dirty_backlog, x.resident_actors, x.largest_mailbox, x.entries);
 }

@@ -54,6 +54,27 @@ TEST_CASE("public messages round-trip through the binary serializer", "[messages
   CHECK(back.evictions == 2);
 }
 
+TEST_CASE("metrics snapshots round-trip", "[messages][metrics]") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{test_config(cfg)};
+  metrics_snapshot s;
+  s.cache = "prices";
+  s.completed_windows = 7;
+  s.cycle.hits = 81;
+  s.cycle.hit_rate = 0.81;
+  s.total.load_time.p99_ns = 4'000'000'000;
+  s.gauges.parked_waiters = 3;
+  auto msg = round_trip(sys, caf::make_message(s));
+  REQUIRE(msg.match_elements<metrics_snapshot>());
+  auto& back = msg.get_as<metrics_snapshot>(0);
+  CHECK(back.cache == "prices");
+  CHECK(back.completed_windows == 7);
+  CHECK(back.cycle.hits == 81);
+  CHECK(back.cycle.hit_rate == 0.81);
+  CHECK(back.total.load_time.p99_ns == 4'000'000'000u);
+  CHECK(back.gauges.parked_waiters == 3);
+}
+
 TEST_CASE("corral errors round-trip with their code and message", "[messages]") {
   caf::actor_system_config cfg;
   caf::actor_system sys{test_config(cfg)};

@@ -225,7 +225,7 @@ TEST_CASE("invalidate erases tier 1 before the in-memory entry, on both paths", 
   auto cache_ref = caf::actor_cast<cache_actor>(t.f.core->supervisor);
   spawn_client(t.f.sys, [&](caf::event_based_actor* self) {
     self->request(cache_ref, caf::infinite, invalidate_atom::value, std::string{"m"})
-      .then([&](ok_atom) { done = true; });
+        .then([&](ok_atom) { done = true; });
   });
   t.f.run();
   CHECK_FALSE(done);
@@ -236,4 +236,23 @@ TEST_CASE("invalidate erases tier 1 before the in-memory entry, on both paths", 
   CHECK(t.tier->data.count("m") == 0);
   CHECK_FALSE(t.f.handle.try_get("m").has_value());
   CHECK(t.f.count(counter::invalidations) == 2);
+}
+
+TEST_CASE("latency quantiles never understate and never exceed the maximum", "[metrics]") {
+  histogram_counts h;
+  atomic_histogram live;
+  for (int i = 0; i < 99; ++i)
+    live.record(50'000'000); // 50 ms
+  live.record(50'200'000);
+  h = live.snapshot();
+  CHECK(h.quantile(0.5) >= 50'000'000u);
+  CHECK(h.quantile(0.99) >= 50'000'000u);
+  CHECK(h.quantile(0.99) <= h.max_ns);
+  CHECK(h.max_ns == 50'200'000u);
+  CHECK(h.average() == (99ull * 50'000'000ull + 50'200'000ull) / 100ull);
+  for (std::uint64_t v : {1ull, 3ull, 4ull, 5ull, 1000ull, 123'456'789ull, 1ull << 62}) {
+    auto i = latency_buckets::index_of(v);
+    CHECK(latency_buckets::lower(i) <= v);
+    CHECK(v < latency_buckets::lower(i + 1));
+  }
 }

@@ -7,11 +7,13 @@
 #include <random>
 #include <thread>
 
+#include <boost/json.hpp>
 #include <caf/scoped_actor.hpp>
 #include <catch2/catch.hpp>
 
 #include "examples/start_gate.hpp"
 #include "runtime/config_json.hpp"
+#include "runtime/metrics_format.hpp"
 #include "runtime/runtime.hpp"
 
 using namespace corral;
@@ -304,4 +306,42 @@ TEST_CASE("a value whose copy throws fails that request instead of the process",
   fragile::armed = false;
   REQUIRE_FALSE(r.ok());
   CHECK(r.err().message.find("copy refused") != std::string::npos);
+}
+
+TEST_CASE("the runtime reports metrics per cycle, by message, as JSON and as Prometheus",
+          "[runtime][metrics]") {
+  auto cfg = small_runtime();
+  cfg.metrics_cycle = 50ms;
+  cfg.metrics_windows = 2;
+  runtime rt{cfg};
+  auto c = rt.make_cache<std::string>(named("m", 1h), [](const std::string& k) { return k; });
+  std::promise<metrics_snapshot> seen;
+  std::atomic<bool> delivered{false};
+  rt.on_metrics([&](const metrics_snapshot& s) {
+    if (s.cache == "m" && s.cycle.requests >= 2 && !delivered.exchange(true))
+      seen.set_value(s);
+  });
+  REQUIRE(c.get("a").ok()); // a miss
+  REQUIRE(c.get("a").ok()); // a hit
+  auto fut = seen.get_future();
+  REQUIRE(fut.wait_for(10s) == std::future_status::ready);
+  rt.on_metrics({}); // before `seen` goes out of scope
+  auto s = fut.get();
+  CHECK(s.cycle.misses == 1);
+  CHECK(s.cycle.hits == 1);
+  CHECK(s.cycle.loads == 1);
+
+  caf::scoped_actor self{rt.system()};
+  metrics_snapshot by_message;
+  self->request(c.actor(), 5s, metrics_atom::value)
+      .receive([&](const metrics_snapshot& m) { by_message = m; },
+               [&](caf::error& e) { FAIL(rt.system().render(e)); });
+  CHECK(by_message.total.requests == 2);
+
+  auto all = rt.metrics();
+  REQUIRE(all.size() == 1);
+  auto json = boost::json::parse(to_json(all));
+  CHECK(json.as_array().at(0).at("total").at("requests").as_int64() == 2);
+  CHECK(to_prometheus(all).find("corral_requests_total{cache=\"m\"} 2\n") != std::string::npos);
+  CHECK(c.metrics().total.hits == 1);
 }
