@@ -1,5 +1,6 @@
 // hit: the cost of reading a present, fresh key, against a std::unordered_map behind one
-// shared_mutex, behind 64 of them, and behind none.
+// shared_mutex, behind 64 of them, and behind none; and what the hit path's per-thread request
+// counters cost ("corral" counts, "corral-metrics-off" is the same cache with metrics = false).
 //
 // 100,000 keys ("key-0000000", SSO) are preloaded with put(); values are 15-character strings
 // (the longest std::string that stays in its small buffer, so copying one out never allocates).
@@ -10,6 +11,11 @@
 // rounds (see measure_interleaved) because a shared VM drifts by tens of percent within
 // seconds. cpu_share (CPU time of the measuring threads / (wall x threads)) tells whether
 // other processes took the cores meanwhile.
+//
+// The "ratios" line compares corral with the baselines and gives what counting costs:
+// metrics_cost_Nt = ns_per_op(corral) / ns_per_op(corral-metrics-off) - 1 (a fraction; a
+// negative value means the difference is below the noise; target <= 0.05), and, less sensitive
+// to drift, metrics_cost_Nt_round_median, the median over the rounds of the same ratio.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -161,9 +167,10 @@ struct impl_under_test {
   const char* name = "";
   std::function<measurement(std::size_t threads, std::uint64_t ops)> run;
   std::uint64_t ops_per_round = 0;
-  measurement total;     // summed over the rounds
-  double min_ns = 1e300; // fastest round
-  double max_ns = 0;     // slowest round
+  measurement total;            // summed over the rounds
+  double min_ns = 1e300;        // fastest round
+  double max_ns = 0;            // slowest round
+  std::vector<double> round_ns; // ns_per_op of each round, in round order
 };
 
 template <class Get> impl_under_test make_impl(const char* name, const workload& w, Get get) {
@@ -192,6 +199,7 @@ void measure_interleaved(std::vector<impl_under_test>& impls, std::size_t thread
     impl.total = measurement{};
     impl.min_ns = 1e300;
     impl.max_ns = 0;
+    impl.round_ns.clear();
   }
   for (std::size_t r = 0; r < rounds; ++r) {
     for (std::size_t k = 0; k < impls.size(); ++k) {
@@ -204,6 +212,7 @@ void measure_interleaved(std::vector<impl_under_test>& impls, std::size_t thread
       impl.total.cpu_seconds += m.cpu_seconds;
       impl.min_ns = std::min(impl.min_ns, m.ns_per_op());
       impl.max_ns = std::max(impl.max_ns, m.ns_per_op());
+      impl.round_ns.push_back(m.ns_per_op());
     }
   }
 }
@@ -225,6 +234,19 @@ void report(const impl_under_test& impl, std::size_t threads, std::size_t rounds
       .print();
 }
 
+/// Median over the rounds of a.ns / b.ns - 1: each round's pair ran seconds apart, so a slow
+/// phase of the machine cancels out of it better than out of the ratio of the totals.
+double median_round_cost(const impl_under_test& a, const impl_under_test& b) {
+  std::vector<double> r;
+  for (std::size_t i = 0; i < a.round_ns.size() && i < b.round_ns.size(); ++i)
+    r.push_back(a.round_ns[i] / b.round_ns[i] - 1.0);
+  if (r.empty())
+    return 0;
+  std::sort(r.begin(), r.end());
+  const auto n = r.size();
+  return n % 2 == 1 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
+}
+
 void run_hit(const options& opt) {
   const double target_s = opt.quick ? 0.2 : 1.0; // timed seconds per impl and thread count
   const std::size_t rounds = opt.quick ? 4 : 10;
@@ -239,14 +261,21 @@ void run_hit(const options& opt) {
   corral::cache_config cc;
   cc.name = "hit";
   cc.ttl = std::chrono::hours(1);
-  auto cache = rt.make_cache<std::string>(cc, [](const std::string& key) -> std::string {
+  auto loader = [](const std::string& key) -> std::string {
     return "loaded:" + key; // only reached on a miss, which this benchmark must not have
-  });
+  };
+  auto cache = rt.make_cache<std::string>(cc, loader);
+  // The same cache without hit counters: the ratio of the two is what counting costs.
+  corral::cache_config cc_off = cc;
+  cc_off.name = "hit-metrics-off";
+  cc_off.metrics = false;
+  auto cache_off = rt.make_cache<std::string>(cc_off, loader);
   unsharded_map<std::string> unsharded;
   sharded_map<std::string> sharded;
   bare_map<std::string> bare;
   for (std::size_t i = 0; i < key_count; ++i) {
     cache.put(w.keys[i], w.values[i]);
+    cache_off.put(w.keys[i], w.values[i]);
     unsharded.put(w.keys[i], w.values[i]);
     sharded.put(w.keys[i], w.values[i]);
     bare.put(w.keys[i], w.values[i]);
@@ -255,12 +284,14 @@ void run_hit(const options& opt) {
   auto consume = [](const std::string& v, std::uint64_t& sink) {
     sink += v.size() + static_cast<unsigned char>(v.back());
   };
-  auto corral_get = [&](const std::string& key, std::uint64_t& sink) {
-    auto r = cache.get(key);
-    if (!r.ok())
-      return false;
-    consume(r.value(), sink);
-    return true;
+  auto corral_get = [&consume](const corral::cache<std::string>& c) {
+    return [&c, consume](const std::string& key, std::uint64_t& sink) {
+      auto r = c.get(key);
+      if (!r.ok())
+        return false;
+      consume(r.value(), sink);
+      return true;
+    };
   };
   auto map_get = [&](const auto& map) {
     return [&map, consume](const std::string& key, std::uint64_t& sink) {
@@ -273,16 +304,22 @@ void run_hit(const options& opt) {
   };
 
   std::vector<impl_under_test> impls;
-  impls.push_back(make_impl("corral", w, corral_get));
+  impls.push_back(make_impl("corral", w, corral_get(cache)));
+  impls.push_back(make_impl("corral-metrics-off", w, corral_get(cache_off)));
   impls.push_back(make_impl("baseline-unsharded", w, map_get(unsharded)));
   impls.push_back(make_impl("baseline-sharded", w, map_get(sharded)));
   impls.push_back(make_impl("baseline-bare", w, map_get(bare)));
   auto& corral_impl = impls[0];
-  auto& unsharded_impl = impls[1];
-  auto& sharded_impl = impls[2];
+  auto& corral_off_impl = impls[1];
+  auto& unsharded_impl = impls[2];
+  auto& sharded_impl = impls[3];
 
+  // Both corral caches count misses and loads (metrics = false only drops the hit counters).
   const auto before = cache.counters();
+  const auto before_off = cache_off.counters();
   double corral_ns[3] = {0, 0, 0};
+  double corral_off_ns[3] = {0, 0, 0};
+  double metrics_cost_round[3] = {0, 0, 0};
   double sharded_ns[3] = {0, 0, 0};
   double unsharded_ns[3] = {0, 0, 0};
   double corral_allocs = 0;
@@ -292,34 +329,48 @@ void run_hit(const options& opt) {
     for (const auto& impl : impls)
       report(impl, threads, rounds);
     corral_ns[threads] = corral_impl.total.ns_per_op();
+    corral_off_ns[threads] = corral_off_impl.total.ns_per_op();
+    metrics_cost_round[threads] = median_round_cost(corral_impl, corral_off_impl);
     unsharded_ns[threads] = unsharded_impl.total.ns_per_op();
     sharded_ns[threads] = sharded_impl.total.ns_per_op();
     corral_allocs = std::max(corral_allocs, corral_impl.total.allocs_per_op());
+    corral_allocs = std::max(corral_allocs, corral_off_impl.total.allocs_per_op());
   }
   const auto after = cache.counters();
+  const auto after_off = cache_off.counters();
   auto delta = [&](corral::counter c) {
     auto i = static_cast<std::size_t>(c);
-    return after[i] - before[i];
+    return after[i] - before[i] + after_off[i] - before_off[i];
   };
 
   const double s1 = sharded_ns[1] / corral_ns[1];
   const double s2 = sharded_ns[2] / corral_ns[2];
+  // Fraction by which counting slows a hit; negative means the difference is below the noise.
+  const double mc1 = corral_ns[1] / corral_off_ns[1] - 1.0;
+  const double mc2 = corral_ns[2] / corral_off_ns[2] - 1.0;
   json_line{"hit", "ratios"}
       .field("speedup_vs_sharded_1t", s1)
       .field("speedup_vs_sharded_2t", s2)
       .field("speedup_vs_unsharded_1t", unsharded_ns[1] / corral_ns[1])
       .field("speedup_vs_unsharded_2t", unsharded_ns[2] / corral_ns[2])
+      .field("metrics_cost_1t", mc1)
+      .field("metrics_cost_2t", mc2)
+      .field("metrics_cost_1t_round_median", metrics_cost_round[1])
+      .field("metrics_cost_2t_round_median", metrics_cost_round[2])
       .field("corral_allocs_per_op", corral_allocs)
       .field("corral_misses", delta(corral::counter::misses))
       .field("corral_loads", delta(corral::counter::loads))
       .field("target_1t_no_slower_than_sharded", s1 >= 1.0)
       .field("target_2t_1_5x_sharded", s2 >= 1.5)
       .field("target_zero_allocs", corral_allocs == 0.0)
+      .field("target_metrics_within_5pct", mc1 <= 0.05 && mc2 <= 0.05)
       .print();
 }
 
 const registrar reg{
-    "hit", "ns/op and allocs/op of a present key, corral vs unordered_map baselines", 10, &run_hit};
+    "hit",
+    "ns/op and allocs/op of a present key, corral (metrics on/off) vs unordered_map baselines", 10,
+    &run_hit};
 
 } // namespace
 } // namespace bench
