@@ -213,10 +213,9 @@ public:
   }
 
   void on_shutdown() {
+    auto text = "cache '" + cfg_.name + "' is shutting down; key '" + st_.key + "' was not loaded";
     answer_all([&](reply_token& t) {
-      t.deliver(outcome::failed(errc::shutting_down, "cache '" + cfg_.name +
-                                                         "' is shutting down; key '" + st_.key +
-                                                         "' was not loaded"));
+      count_and_deliver(t, outcome::failed(errc::shutting_down, text), counter::errors);
     });
     self_->quit();
   }
@@ -254,7 +253,8 @@ private:
     });
     if (!queued) {
       answer_all([&](reply_token& t) {
-        t.deliver(outcome::failed(errc::shutting_down, "loader pool stopped"));
+        count_and_deliver(t, outcome::failed(errc::shutting_down, "loader pool stopped"),
+                          counter::errors);
       });
       return;
     }
@@ -317,9 +317,14 @@ private:
                         code == errc::timeout ? counter::timeouts : counter::errors);
   }
 
+  /// Counts before answering: a requester that reads the metrics right after its get returned
+  /// must find its own request counted. Only this actor answers a token it holds (the
+  /// destructor's "shutting down" needs the last reference), so check-then-deliver is safe.
   void count_and_deliver(reply_token& t, const outcome& o, counter c) {
-    if (t.deliver(o))
-      st_.core->count(c);
+    if (t.answered())
+      return;
+    st_.core->count(c);
+    t.deliver(o);
   }
 
   template <class F> void answer_all(F&& f) {

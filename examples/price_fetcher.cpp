@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "examples/start_gate.hpp"
+#include "runtime/metrics_format.hpp"
 #include "runtime/runtime.hpp"
 
 using namespace std::chrono_literals;
@@ -90,6 +91,7 @@ int main() {
   int second = fetches.load() - first;
   std::printf("fetches after ttl: %d\n", second);
   std::printf("failed requests: %d\n", bad);
+  std::printf("%s\n", corral::format_table(prices.metrics()).c_str());
 
   rt.shutdown();
   int expected = static_cast<int>(tickers.size());

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/metrics_format.hpp"
 #include "runtime/runtime.hpp"
 
 using namespace std::chrono_literals;
@@ -70,6 +71,7 @@ int main() {
   }
   std::printf("lookups: %zu, distinct zips: %zu, stub calls: %d\n", asks.size(), calls.size(),
               total_calls);
+  std::printf("%s\n", corral::format_table(zips.metrics()).c_str());
 
   rt.shutdown();
   return wrong == 0 && max_calls == 1 && calls.size() == 4 ? 0 : 1;

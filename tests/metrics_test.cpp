@@ -256,3 +256,27 @@ TEST_CASE("latency quantiles never understate and never exceed the maximum", "[m
     CHECK(v < latency_buckets::lower(i + 1));
   }
 }
+
+TEST_CASE("a request is counted before its requester is answered", "[metrics]") {
+  fixture f{no_timers()};
+  std::uint64_t counted_when_answered = 0;
+  auto sink = std::make_shared<callback_sink<std::string>>(
+      [&](result<std::string>) { counted_when_answered = f.core->metrics_now().last.requests; });
+  caf::anon_send(f.core->supervisor,
+                 local_get_msg{"k", std::make_shared<reply_token>(sink, "k"), time_point::max()});
+  f.run();
+  f.finish_one_load();
+  CHECK(counted_when_answered == 1);
+}
+
+TEST_CASE("requests answered by shutdown are counted as errors", "[metrics]") {
+  fixture f{no_timers()};
+  auto w = f.request("k");
+  f.run();
+  caf::anon_send(f.core->supervisor, shutdown_atom::value);
+  f.run();
+  REQUIRE(w->results.size() == 1);
+  auto m = f.core->metrics_now().last;
+  CHECK(m.requests == 1);
+  CHECK(m.errors == 1);
+}
