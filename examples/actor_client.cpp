@@ -14,6 +14,7 @@
 
 #include <caf/all.hpp>
 
+#include "runtime/metrics_format.hpp"
 #include "runtime/runtime.hpp"
 
 using namespace std::chrono_literals;
@@ -76,6 +77,25 @@ void fail_step(client* self, const char* step, const caf::error& err) {
   check(self, false, step);
 }
 
+void stop(client* self) {
+  self->state.done->set_value(self->state.failures);
+  self->quit();
+}
+
+// The cache's metrics, asked for by message like everything else this client does.
+void print_metrics(client* self) {
+  self->request(self->state.cache, reply_timeout, corral::metrics_atom::value)
+      .then(
+          [=](const corral::metrics_snapshot& m) {
+            std::printf("%s\n", corral::format_table(m).c_str());
+            stop(self);
+          },
+          [=](const caf::error& err) {
+            fail_step(self, "metrics", err);
+            stop(self);
+          });
+}
+
 void finish(client* self) {
   self->request(self->state.cache, reply_timeout, corral::status_atom::value)
       .then(
@@ -84,13 +104,11 @@ void finish(client* self) {
                         s.cache.c_str(), static_cast<unsigned long long>(s.entries),
                         static_cast<unsigned long long>(s.resident_actors),
                         static_cast<unsigned long long>(s.busy_actors));
-            self->state.done->set_value(self->state.failures);
-            self->quit();
+            print_metrics(self);
           },
           [=](const caf::error& err) {
             fail_step(self, "status", err);
-            self->state.done->set_value(self->state.failures);
-            self->quit();
+            stop(self);
           });
 }
 
