@@ -51,13 +51,13 @@ std::shared_ptr<load_outcome> cache_core::run_load(const std::string& key,
   if (tier1) {
     auto r = tier1->get(key);
     auto after_tier = now();
-    m.tier1_time.record(ns_between(start, after_tier));
+    m.record(timing::tier1, ns_between(start, after_tier));
     if (r.result == erased_tier::status::hit) {
       m.counters.add(counter::tier1_hits);
       auto out = std::make_shared<load_outcome>();
       out->result = load_outcome::kind::value;
       out->value = std::move(r.value);
-      m.load_time.record(ns_between(start, after_tier));
+      m.record(timing::load, ns_between(start, after_tier));
       return out;
     }
     m.counters.add(r.result == erased_tier::status::miss ? counter::tier1_misses
@@ -66,8 +66,8 @@ std::shared_ptr<load_outcome> cache_core::run_load(const std::string& key,
   auto source_start = now();
   auto out = loader(key);
   auto end = now();
-  m.source_time.record(ns_between(source_start, end));
-  m.load_time.record(ns_between(start, end));
+  m.record(timing::source, ns_between(source_start, end));
+  m.record(timing::load, ns_between(start, end));
   if (out->result == load_outcome::kind::error) {
     m.counters.add(counter::source_errors);
   } else {

@@ -23,10 +23,8 @@ double rate(std::uint64_t part, std::uint64_t whole) {
 metrics_store::cumulative metrics_store::read(const metric_sources& src) {
   cumulative c;
   c.counters = src.counters.snapshot();
-  c.load = src.load_time.snapshot();
-  c.tier1 = src.tier1_time.snapshot();
-  c.source = src.source_time.snapshot();
-  c.write = src.write_time.snapshot();
+  for (std::size_t t = 0; t < timing_count; ++t)
+    c.timings[t] = src.timings[t].snapshot();
   return c;
 }
 
@@ -34,25 +32,18 @@ metrics_store::cumulative metrics_store::minus(const cumulative& now, const cumu
   cumulative d;
   for (std::size_t i = 0; i < counter_count; ++i)
     d.counters[i] = now.counters[i] - base.counters[i];
-  d.load = now.load.minus(base.load);
-  d.tier1 = now.tier1.minus(base.tier1);
-  d.source = now.source.minus(base.source);
-  d.write = now.write.minus(base.write);
-  // The live maxima belong to the window being filled.
-  d.load.max_ns = now.load.max_ns;
-  d.tier1.max_ns = now.tier1.max_ns;
-  d.source.max_ns = now.source.max_ns;
-  d.write.max_ns = now.write.max_ns;
+  for (std::size_t t = 0; t < timing_count; ++t) {
+    d.timings[t] = now.timings[t].minus(base.timings[t]);
+    d.timings[t].max_ns = now.timings[t].max_ns; // the live maximum belongs to this window
+  }
   return d;
 }
 
 void metrics_store::add(cumulative& into, const cumulative& w) {
   for (std::size_t i = 0; i < counter_count; ++i)
     into.counters[i] += w.counters[i];
-  into.load += w.load;
-  into.tier1 += w.tier1;
-  into.source += w.source;
-  into.write += w.write;
+  for (std::size_t t = 0; t < timing_count; ++t)
+    into.timings[t] += w.timings[t];
 }
 
 window_stats metrics_store::to_window(const cumulative& c) {
@@ -84,10 +75,11 @@ window_stats metrics_store::to_window(const cumulative& c) {
   w.dead_letters = at(v, counter::dead_letters);
   w.evictions = at(v, counter::evictions);
   w.passivations = at(v, counter::passivations);
-  w.load_time = summarize(c.load);
-  w.tier1_time = summarize(c.tier1);
-  w.source_time = summarize(c.source);
-  w.write_time = summarize(c.write);
+  auto of = [&](timing t) { return summarize(c.timings[static_cast<std::size_t>(t)]); };
+  w.load_time = of(timing::load);
+  w.tier1_time = of(timing::tier1);
+  w.source_time = of(timing::source);
+  w.write_time = of(timing::write);
   return w;
 }
 
@@ -96,14 +88,11 @@ void metrics_store::fold(metric_sources& src) {
   auto now = read(src);
   auto window = minus(now, base_);
   // Close the window's maxima: the next window starts from zero.
-  window.load.max_ns = src.load_time.take_window_max();
-  window.tier1.max_ns = src.tier1_time.take_window_max();
-  window.source.max_ns = src.source_time.take_window_max();
-  window.write.max_ns = src.write_time.take_window_max();
-  max_so_far_.load.max_ns = std::max(max_so_far_.load.max_ns, window.load.max_ns);
-  max_so_far_.tier1.max_ns = std::max(max_so_far_.tier1.max_ns, window.tier1.max_ns);
-  max_so_far_.source.max_ns = std::max(max_so_far_.source.max_ns, window.source.max_ns);
-  max_so_far_.write.max_ns = std::max(max_so_far_.write.max_ns, window.write.max_ns);
+  for (std::size_t t = 0; t < timing_count; ++t) {
+    window.timings[t].max_ns = src.timings[t].take_window_max();
+    max_so_far_.timings[t].max_ns =
+        std::max(max_so_far_.timings[t].max_ns, window.timings[t].max_ns);
+  }
   ring_.push_back(window);
   while (ring_.size() > windows_)
     ring_.pop_front();
@@ -126,10 +115,8 @@ metrics_snapshot metrics_store::snapshot(const std::string& cache, const metric_
     add(cycle, w);
   s.cycle = to_window(cycle);
   auto total = now;
-  total.load.max_ns = std::max(max_so_far_.load.max_ns, now.load.max_ns);
-  total.tier1.max_ns = std::max(max_so_far_.tier1.max_ns, now.tier1.max_ns);
-  total.source.max_ns = std::max(max_so_far_.source.max_ns, now.source.max_ns);
-  total.write.max_ns = std::max(max_so_far_.write.max_ns, now.write.max_ns);
+  for (std::size_t t = 0; t < timing_count; ++t)
+    total.timings[t].max_ns = std::max(max_so_far_.timings[t].max_ns, now.timings[t].max_ns);
   s.total = to_window(total);
   s.gauges.loads_in_flight = src.loads_in_flight.load();
   s.gauges.parked_waiters = src.parked_waiters.load();

@@ -3,6 +3,7 @@
 // message: "last" is computed live as (cumulative now - cumulative at the last fold).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -14,13 +15,17 @@
 
 namespace corral {
 
+/// The latencies a cache records.
+enum class timing : std::uint8_t { load, tier1, source, write, count_ };
+inline constexpr std::size_t timing_count = static_cast<std::size_t>(timing::count_);
+
 /// Live, cumulative sources of a cache's metrics (owned by the cache core).
 struct metric_sources {
   thread_counters counters;
-  atomic_histogram load_time;
-  atomic_histogram tier1_time;
-  atomic_histogram source_time;
-  atomic_histogram write_time;
+  std::array<atomic_histogram, timing_count> timings;
+  void record(timing t, std::uint64_t ns) noexcept {
+    timings[static_cast<std::size_t>(t)].record(ns);
+  }
   std::atomic<std::uint64_t> loads_in_flight{0};
   std::atomic<std::uint64_t> parked_waiters{0};
   std::atomic<std::uint64_t> dirty_backlog{0};
@@ -44,7 +49,7 @@ public:
 private:
   struct cumulative {
     counter_values counters{};
-    histogram_counts load, tier1, source, write;
+    std::array<histogram_counts, timing_count> timings;
   };
   static cumulative read(const metric_sources& src);
   static cumulative minus(const cumulative& now, const cumulative& base);
