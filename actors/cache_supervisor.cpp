@@ -96,6 +96,7 @@ public:
     for (auto i = st_.actors.begin(); i != st_.actors.end(); ++i) {
       if (i->second.handle.address() == dm.source) {
         st_.actors.erase(i);
+        st_.core->metrics.resident_actors = st_.actors.size();
         return;
       }
     }
@@ -123,6 +124,7 @@ public:
       self_->send(kv.second.handle, shutdown_atom::value);
     }
     st_.actors.clear();
+    st_.core->metrics.resident_actors = 0;
     self_->quit();
   }
 
@@ -244,21 +246,18 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
         self->state.invalidations.emplace(id, promise);
         auto core_ptr = self->state.core;
         auto me = self->address();
-        core.loads.submit([core_ptr, key, id, me] {
+        core.submit([core_ptr, key, id, me] {
           try {
-            core_ptr->tier1->erase(key);
+            core_ptr->invalidate_both(key);
           } catch (...) {
-            // Counted; the in-memory entry is dropped regardless.
-            core_ptr->count(counter::tier1_errors);
+            // The in-memory entry is dropped regardless; only tier 1 may still hold the key.
           }
           core_ptr->post_to(me, invalidate_atom::value, key, id);
         });
         return promise;
       },
       [self](invalidate_atom, const std::string& key, std::uint64_t id) {
-        auto& core = *self->state.core;
-        core.table.erase(key, core.table.next_version());
-        supervisor_logic{self}.forget(key);
+        supervisor_logic{self}.forget(key); // tier 1 and the entry are gone (invalidate_both)
         auto i = self->state.invalidations.find(id);
         if (i != self->state.invalidations.end()) {
           i->second.deliver(ok_atom::value);

@@ -9,6 +9,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "runtime/cache_tier.hpp"
 #include "runtime/epoch.hpp"
 
 namespace corral {
@@ -71,6 +72,14 @@ struct key_state {
   std::string last_error;
   std::uint64_t processed = 0; // messages routed by the supervisor and handled
   std::mt19937_64 rng{std::random_device{}()};
+
+  /// However the actor ends (passivated, shut down, failed), its share of the gauges goes.
+  ~key_state() {
+    if (core) {
+      core->metrics.loads_in_flight -= outstanding_loads;
+      core->metrics.parked_waiters -= waiters.size();
+    }
+  }
 };
 
 using self_ptr = key_actor::stateful_pointer<key_state>;
@@ -146,7 +155,9 @@ public:
       const entry* e = out.value.get();
       // A put or invalidate newer than this load wins; waiters still get what they asked for.
       std::unique_ptr<entry> keep = std::move(out.value);
-      st_.core->table.publish(st_.key, keep, msg.version, now);
+      bool published = st_.core->table.publish(st_.key, keep, msg.version, now);
+      if (published && out.from_source)
+        write_back(*e, msg.version);
       on_success();
       // Also when the load was abandoned after load_timeout: a fresh value is here, so the
       // requests waiting on a newer load need not wait any longer.
@@ -238,18 +249,13 @@ private:
     auto me = self_->address();
     bool queued = core->loads.submit([core, key, id, version, me, abandoned] {
       std::shared_ptr<load_outcome> out;
-      std::function<void()> write_back;
       if (abandoned->load()) {
         out = std::make_shared<load_outcome>();
         out->skipped = true;
       } else {
-        out = core->run_load(key, write_back);
+        out = core->run_load(key);
       }
       core->post_to(me, load_done_msg{id, version, std::move(out)});
-      // Writing the source's value back to tier 1 happens after the requesters are answered;
-      // if the pool has stopped it is skipped (it only saves a future tier-1 miss).
-      if (write_back)
-        core->loads.submit(std::move(write_back));
     });
     if (!queued) {
       answer_all([&](reply_token& t) {
@@ -267,6 +273,23 @@ private:
     ++st_.core->metrics.loads_in_flight;
     if (cfg_.load_timeout.count() > 0)
       self_->delayed_send(self_, cfg_.load_timeout, load_timeout_atom::value, id);
+  }
+
+  /// Writes a source value back to tier 1, after the requesters are answered and only while it
+  /// is still the key's current entry (see cache_core::write_back_if_current).
+  void write_back(const entry& e, std::uint64_t version) {
+    auto& core = st_.core;
+    if (!core->tier1)
+      return;
+    std::function<void()> job;
+    try {
+      job = core->tier1->write_back(st_.key, e); // copies the value now, while e is alive
+    } catch (...) {
+      return; // the copy failed: a write-back only saves a future tier-1 miss
+    }
+    core->submit([core, key = st_.key, version, job = std::move(job)] {
+      core->write_back_if_current(key, version, job);
+    });
   }
 
   void on_success() {
@@ -356,7 +379,9 @@ key_actor::behavior_type key_actor_impl(self_ptr self, cache_core_ptr core, std:
       [self](get_atom, const std::string&) -> caf::result<std::string> {
         auto promise = self->make_response_promise<std::string>();
         auto sink = std::make_shared<promise_sink>(promise, self->state.core->ops);
-        key_logic{self}.on_get(std::make_shared<reply_token>(sink, self->state.key),
+        key_logic{self}.on_get(std::make_shared<reply_token>(sink, self->state.key,
+                                                             self->state.core,
+                                                             &self->state.core->counters),
                                time_point::max());
         key_logic{self}.report_if_idle();
         return promise;

@@ -72,7 +72,8 @@ struct load_outcome {
   std::unique_ptr<entry> value; // set for kind::value
   std::string error_message;    // set for kind::error
   std::chrono::nanoseconds took{0};
-  bool skipped = false; // the load was abandoned before it started; the loader never ran
+  bool skipped = false;     // the load was abandoned before it started; the loader never ran
+  bool from_source = false; // the value came from the loader (not tier 1): write it back
 };
 
 struct load_done_msg {

@@ -33,8 +33,10 @@ public:
   /// As get(key), but gives up with errc::timeout after `timeout`; other waiters of the same
   /// load are not affected.
   result<V> get(std::string_view key, duration timeout) const {
-    if (auto closed = closed_error())
+    if (auto closed = closed_error()) {
+      core_->count(counter::errors);
       return *closed; // checked first: a stopped runtime's clock may be gone
+    }
     return get_until(key, saturating_add(core_->now(), timeout));
   }
 
@@ -94,20 +96,15 @@ public:
     if (closed_error())
       return false;
     core_->count(counter::invalidations);
-    auto drop_local = [&] {
-      bool dropped = core_->table.erase(key, core_->table.next_version());
-      core_->forget_tombstone_later(key);
-      return dropped;
-    };
-    if (core_->tier1) {
-      try {
-        core_->tier1->erase(std::string{key});
-      } catch (...) {
-        drop_local();
-        throw;
-      }
+    bool dropped = false;
+    try {
+      dropped = core_->invalidate_both(key);
+    } catch (...) {
+      core_->forget_tombstone_later(key); // the entry was dropped even though the tier threw
+      throw;
     }
-    return drop_local();
+    core_->forget_tombstone_later(key);
+    return dropped;
   }
 
   /// The cache's metrics now: last / cycle / total windows and gauges (no message involved).
@@ -115,7 +112,7 @@ public:
 
   /// The cache's actor, for CAF actors and remote nodes (see messages/cache_messages.hpp).
   /// Valid while the runtime runs; a null handle after shutdown.
-  cache_actor actor() const { return caf::actor_cast<cache_actor>(core_->supervisor); }
+  cache_actor actor() const { return caf::actor_cast<cache_actor>(core_->supervisor_handle()); }
 
   const cache_config& config() const { return core_->cfg; }
   const std::string& name() const { return core_->cfg.name; }
@@ -139,8 +136,10 @@ private:
   }
 
   std::optional<result<V>> from_memory(std::string_view key) const {
-    if (auto closed = closed_error())
+    if (auto closed = closed_error()) {
+      core_->count(counter::errors);
       return result<V>{std::move(*closed)};
+    }
     auto slot = detail::current_thread_slot(); // looked up once for the guard and the counter
     detail::epoch_guard guard{slot};
     const entry* e = nullptr;
@@ -168,18 +167,30 @@ private:
   void send_get(std::string_view key, std::shared_ptr<reply_sink> sink,
                 std::optional<duration> timeout) const {
     auto deadline = timeout ? saturating_add(core_->now(), *timeout) : time_point::max();
-    auto token = std::make_shared<reply_token>(std::move(sink), std::string{key});
-    core_->post_to_supervisor(local_get_msg{std::string{key}, std::move(token), deadline});
+    core_->post_to_supervisor(
+        local_get_msg{std::string{key}, make_token(key, std::move(sink)), deadline});
+  }
+
+  reply_token_ptr make_token(std::string_view key, std::shared_ptr<reply_sink> sink) const {
+    return std::make_shared<reply_token>(std::move(sink), std::string{key}, core_,
+                                         &core_->counters);
   }
 
   result<V> get_until(std::string_view key, time_point deadline) const {
     if (auto r = from_memory(key))
       return std::move(*r);
     auto sink = std::make_shared<blocking_sink<V>>();
-    auto token = std::make_shared<reply_token>(sink, std::string{key});
-    core_->post_to_supervisor(local_get_msg{std::string{key}, std::move(token), deadline});
-    // The key actor answers at the deadline; the extra margin only guards against a lost reply.
-    return sink->wait(saturating_add(deadline, std::chrono::milliseconds(200)), std::string{key});
+    auto token = make_token(key, sink);
+    core_->post_to_supervisor(local_get_msg{std::string{key}, token, deadline});
+    // The key actor answers at the deadline; the extra margin only guards against a reply that
+    // is late (a flooded supervisor). Giving up answers the token, so the key actor cannot
+    // count the request a second time.
+    if (auto r = sink->wait(saturating_add(deadline, std::chrono::milliseconds(200))))
+      return std::move(*r);
+    if (token->deliver(outcome::failed(errc::timeout, "request for key '" + std::string{key} +
+                                                          "' passed its deadline")))
+      core_->count(counter::timeouts);
+    return std::move(*sink->wait(time_point::max()));
   }
 
   cache_core_ptr core_;

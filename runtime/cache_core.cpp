@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runtime/cache_tier.hpp"
+#include "runtime/epoch.hpp"
 
 #include <ctime>
 
@@ -44,38 +45,60 @@ std::uint64_t ns_between(time_point a, time_point b) {
 
 } // namespace
 
-std::shared_ptr<load_outcome> cache_core::run_load(const std::string& key,
-                                                   std::function<void()>& write_back) {
-  auto& m = metrics; // counters and histograms are safe to update from any thread
-  auto start = now();
-  if (tier1) {
-    auto r = tier1->get(key);
-    auto after_tier = now();
-    m.record(timing::tier1, ns_between(start, after_tier));
-    if (r.result == erased_tier::status::hit) {
-      m.counters.add(counter::tier1_hits);
-      auto out = std::make_shared<load_outcome>();
-      out->result = load_outcome::kind::value;
-      out->value = std::move(r.value);
-      m.record(timing::load, ns_between(start, after_tier));
-      return out;
+std::shared_ptr<load_outcome> cache_core::run_load(const std::string& key) noexcept {
+  try {
+    auto start = load_clock_now();
+    if (tier1) {
+      auto r = tier1->get(key);
+      auto after_tier = load_clock_now();
+      metrics.record(timing::tier1, ns_between(start, after_tier));
+      if (r.result == erased_tier::status::hit) {
+        count(counter::tier1_hits);
+        auto out = std::make_shared<load_outcome>();
+        out->result = load_outcome::kind::value;
+        out->value = std::move(r.value);
+        metrics.record(timing::load, ns_between(start, after_tier));
+        return out;
+      }
+      count(r.result == erased_tier::status::miss ? counter::tier1_misses : counter::tier1_errors);
     }
-    m.counters.add(r.result == erased_tier::status::miss ? counter::tier1_misses
-                                                         : counter::tier1_errors);
+    auto source_start = load_clock_now();
+    auto out = loader(key);
+    auto end = load_clock_now();
+    metrics.record(timing::source, ns_between(source_start, end));
+    metrics.record(timing::load, ns_between(start, end));
+    count(out->result == load_outcome::kind::error ? counter::source_errors
+                                                   : counter::source_loads);
+    out->from_source = true;
+    return out;
+  } catch (const std::exception& ex) {
+    auto out = std::make_shared<load_outcome>(); // if even this throws, terminate is fair
+    out->error_message = std::string{"load failed: "} + ex.what();
+    return out;
   }
-  auto source_start = now();
-  auto out = loader(key);
-  auto end = now();
-  m.record(timing::source, ns_between(source_start, end));
-  m.record(timing::load, ns_between(start, end));
-  if (out->result == load_outcome::kind::error) {
-    m.counters.add(counter::source_errors);
-  } else {
-    m.counters.add(counter::source_loads);
-    if (tier1 && out->result == load_outcome::kind::value)
-      write_back = tier1->write_back(key, *out->value);
+}
+
+void cache_core::write_back_if_current(const std::string& key, std::uint64_t version,
+                                       const std::function<void()>& value_job) {
+  std::lock_guard<std::mutex> guard{tier_lock(key)};
+  detail::epoch_guard epoch;
+  const entry* e = table.find_exact(key);
+  if (e != nullptr && e->version == version)
+    value_job();
+}
+
+bool cache_core::invalidate_both(std::string_view key) {
+  std::lock_guard<std::mutex> guard{tier_lock(key)};
+  auto drop_local = [&] { return table.erase(key, table.next_version()); };
+  if (tier1) {
+    try {
+      tier1->erase(std::string{key});
+    } catch (...) {
+      drop_local();
+      throw;
+    }
   }
-  return out;
+  return drop_local();
 }
 
 } // namespace corral

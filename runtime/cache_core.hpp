@@ -2,9 +2,11 @@
 // its key actors. Everything here is type-erased; cache<V> adds the types back.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -77,9 +79,29 @@ struct cache_core {
   /// The hit path: no message, no lock, no allocation. Requires an epoch_guard while `out`
   /// is used. A stale entry (inside stale_while_revalidate) asks for one background refresh.
   /// Runs one load for `key`: tier 1 first if there is one, then the loader; records counters
-  /// and timings. Called on a loader thread. `write_back` receives a job to run afterwards
-  /// (storing a source value into tier 1), or stays empty.
-  std::shared_ptr<load_outcome> run_load(const std::string& key, std::function<void()>& write_back);
+  /// and timings. Called on a loader thread; never throws.
+  std::shared_ptr<load_outcome> run_load(const std::string& key) noexcept;
+
+  /// Queues a job on the loader pool unless the runtime has stopped (the pool may be gone).
+  bool submit(executor::job j) const {
+    std::shared_lock<std::shared_mutex> gate{send_gate_};
+    return !sends_closed_ && loads.submit(std::move(j));
+  }
+
+  /// Serialises tier-1 erase (invalidate) and tier-1 write-back for keys of one stripe, so
+  /// that a write-back can check that its value is still the current one before storing it.
+  std::mutex& tier_lock(std::string_view key) const noexcept {
+    return tier_locks_[entry_table::hash_key(key) % tier_locks_.size()];
+  }
+
+  /// Stores `value_job` (a prepared tier-1 set) only if the key's entry is still the one
+  /// published at `version`: an invalidate or a newer put/load in between wins.
+  void write_back_if_current(const std::string& key, std::uint64_t version,
+                             const std::function<void()>& value_job);
+
+  /// Erases tier 1 and then the in-memory entry, under the key's tier lock. Rethrows what the
+  /// tier throws (after dropping the entry). Returns whether an in-memory entry was dropped.
+  bool invalidate_both(std::string_view key);
 
   lookup fast_lookup(std::string_view key, time_point now, const entry*& out) const noexcept {
     const entry* e = table.find(key, entry_table::hash_key(key));
@@ -126,6 +148,13 @@ struct cache_core {
       caf::anon_send(strong, std::forward<Ts>(xs)...);
   }
 
+  /// The supervisor's handle (null once the runtime stopped), read under the same lock that
+  /// releases it.
+  supervisor_actor supervisor_handle() const {
+    std::shared_lock<std::shared_mutex> gate{send_gate_};
+    return supervisor;
+  }
+
   /// Called by the runtime once its actors are gone and before its actor system is destroyed:
   /// no thread may send any more, and the supervisor handle is released while the system lives.
   void close_sends() {
@@ -137,7 +166,15 @@ struct cache_core {
 private:
   void request_refresh(std::string_view key) const;
 
+  /// The time for load measurements on a loader thread: the runtime's clock while it runs,
+  /// the system clock once it stopped (a loader stuck past shutdown must not touch it).
+  time_point load_clock_now() const {
+    std::shared_lock<std::shared_mutex> gate{send_gate_};
+    return sends_closed_ ? clock_type::now() : clock.now();
+  }
+
   mutable std::shared_mutex send_gate_;
+  mutable std::array<std::mutex, 64> tier_locks_;
   bool sends_closed_ = false;
   const bool coarse_clock_; // set in the constructor: false under the test scheduler
 };

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "runtime/counters.hpp"
 #include "runtime/entry.hpp"
 #include "runtime/error.hpp"
 
@@ -36,9 +37,18 @@ class reply_token {
 public:
   reply_token(std::shared_ptr<reply_sink> sink, std::string key)
       : sink_(std::move(sink)), key_(std::move(key)) {}
+
+  /// A token that counts its "shutting down" answer as an error in `counters`, which `owner`
+  /// keeps alive (every request is counted exactly once, also when its message is dropped).
+  reply_token(std::shared_ptr<reply_sink> sink, std::string key, std::shared_ptr<const void> owner,
+              thread_counters* counters)
+      : sink_(std::move(sink)), key_(std::move(key)), owner_(std::move(owner)),
+        counters_(counters) {}
   ~reply_token() {
     if (answered_.exchange(true))
       return;
+    if (counters_ != nullptr)
+      counters_->add(counter::errors);
     outcome o;
     o.err.code = errc::shutting_down;
     try {
@@ -64,6 +74,8 @@ public:
 private:
   std::shared_ptr<reply_sink> sink_;
   std::string key_;
+  std::shared_ptr<const void> owner_;
+  thread_counters* counters_ = nullptr;
   std::atomic<bool> answered_{false};
 };
 

@@ -37,15 +37,14 @@ public:
     cv_.notify_all();
   }
 
-  /// Waits for the answer. The key actor enforces the deadline; `give_up_at` is a safety net
-  /// in case its answer never comes (it always should).
-  result<V> wait(time_point give_up_at, const std::string& key) {
+  /// Waits for the answer until `give_up_at`; nullopt when it has not come by then.
+  std::optional<result<V>> wait(time_point give_up_at) {
     std::unique_lock<std::mutex> lock{mtx_};
     if (give_up_at == time_point::max())
       cv_.wait(lock, [this] { return result_.has_value(); });
     else if (!cv_.wait_until(lock, give_up_at, [this] { return result_.has_value(); }))
-      return error{errc::timeout, "request for key '" + key + "' passed its deadline"};
-    return std::move(*result_);
+      return std::nullopt;
+    return std::move(result_);
   }
 
 private:

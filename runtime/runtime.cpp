@@ -1,6 +1,7 @@
 #include "runtime/runtime.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
@@ -11,6 +12,9 @@
 namespace corral {
 
 namespace {
+
+/// Set while this thread runs the user's metrics callback.
+thread_local bool in_metrics_callback = false;
 
 struct registered_loader {
   const std::type_info* type;
@@ -44,9 +48,18 @@ struct runtime::impl {
   explicit impl(runtime_config c)
       : cfg(std::move(c)), caf_cfg(make_caf_config(cfg)), sys(caf_cfg), pool(cfg.loader_threads) {
     metrics = spawn_metrics_actor(sys, cfg.metrics_cycle, [this](const metrics_snapshot& s) {
-      std::lock_guard<std::mutex> guard{callback_mtx};
-      if (callback)
-        callback(s);
+      // Held while the callback runs, so that on_metrics() from another thread returns only
+      // once no call is in progress; recursive, so that the callback may replace itself (the
+      // copy keeps the running function alive).
+      std::lock_guard<std::recursive_mutex> guard{callback_mtx};
+      auto cb = callback;
+      if (cb && *cb) {
+        struct flag { // reset even when the callback throws
+          flag() { in_metrics_callback = true; }
+          ~flag() { in_metrics_callback = false; }
+        } inside;
+        (*cb)(s);
+      }
     });
   }
 
@@ -58,8 +71,8 @@ struct runtime::impl {
   std::unordered_map<std::string, registered_loader> loaders;
   std::unordered_map<std::string, registered_tier> tiers;
   metrics_actor metrics;
-  std::mutex callback_mtx;
-  metrics_callback callback;
+  std::recursive_mutex callback_mtx;
+  std::shared_ptr<const metrics_callback> callback;
   std::unordered_map<std::string, cache_core_ptr> caches;
   bool stopped = false;
 };
@@ -173,8 +186,8 @@ void runtime::add_tier(const std::string& name, const std::type_info& type,
 }
 
 void runtime::on_metrics(metrics_callback callback) {
-  std::lock_guard<std::mutex> guard{impl_->callback_mtx};
-  impl_->callback = std::move(callback);
+  std::lock_guard<std::recursive_mutex> guard{impl_->callback_mtx};
+  impl_->callback = std::make_shared<const metrics_callback>(std::move(callback));
 }
 
 std::vector<metrics_snapshot> runtime::metrics() {
@@ -197,10 +210,12 @@ cache_actor runtime::actor_of(const std::string& name) {
   auto i = impl_->caches.find(name);
   if (i == impl_->caches.end())
     throw failure({errc::no_such_cache, "no cache named '" + name + "' has been created"});
-  return caf::actor_cast<cache_actor>(i->second->supervisor);
+  return caf::actor_cast<cache_actor>(i->second->supervisor_handle());
 }
 
 void runtime::shutdown(std::chrono::milliseconds grace) {
+  if (in_metrics_callback) // it would wait for the metrics actor, which is running this call
+    throw std::logic_error("corral::runtime::shutdown() called from a metrics callback");
   std::unordered_map<std::string, cache_core_ptr> caches;
   {
     std::lock_guard<std::mutex> guard{impl_->mtx};

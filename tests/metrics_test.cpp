@@ -280,3 +280,37 @@ TEST_CASE("requests answered by shutdown are counted as errors", "[metrics]") {
   CHECK(m.requests == 1);
   CHECK(m.errors == 1);
 }
+
+TEST_CASE("a write-back never brings back a value that was invalidated or superseded",
+          "[two_tier]") {
+  two_tier t{no_timers()};
+  t.f.request("k");
+  t.f.run();
+  t.f.finish_one_load(); // the source value is published; its write-back is queued
+  REQUIRE(t.f.loads.queued() == 1);
+  CHECK(t.f.handle.invalidate("k")); // the application changed the source and invalidates
+  REQUIRE(t.f.loads.run_one());      // the stale write-back runs now
+  CHECK(t.tier->data.count("k") == 0);
+
+  t.f.request("j");
+  t.f.run();
+  t.f.finish_one_load();
+  t.f.handle.put("j", "newer"); // a newer put supersedes the loaded value
+  REQUIRE(t.f.loads.run_one());
+  CHECK(t.tier->data.count("j") == 0);
+  CHECK(t.f.handle.try_get("j") == std::optional<std::string>{"newer"});
+}
+
+TEST_CASE("a request dropped with its message at shutdown is still counted", "[metrics]") {
+  fixture f{no_timers()};
+  caf::anon_send(f.core->supervisor, shutdown_atom::value); // queued, not yet handled
+  auto fut = f.handle.get_async("k");                       // queued behind it
+  f.run(); // the supervisor stops; the get's message is dropped with its mailbox
+  REQUIRE(fut.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+  CHECK(fut.get().code() == errc::shutting_down);
+  auto m = f.core->metrics_now().last;
+  CHECK(m.requests == 1);
+  CHECK(m.errors == 1);
+  CHECK(f.handle.get_async("again").get().code() == errc::shutting_down); // closed handle
+  CHECK(f.core->metrics_now().last.errors == 2);
+}
