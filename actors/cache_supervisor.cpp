@@ -227,6 +227,7 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
                                 "cannot decode value for key '" + key + "': " + err);
         auto now = core.now();
         e->expires_at = core.put_expiry(now); // a put by message expires like cache<V>::put
+        e->refresh_at = core.refresh_due(now);
         core.table.publish(key, e, core.table.next_version(), now);
         core.count(counter::puts);
         return ok_atom::value;

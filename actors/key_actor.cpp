@@ -96,6 +96,8 @@ public:
     const entry* e = st_.core->table.find_exact(st_.key);
     if (e != nullptr && e->fresh_at(now)) {
       answer_current(*token, e);
+      if (now >= e->refresh_at && now >= st_.backoff_until)
+        start_load(); // refresh_after: at most one reload at a time (start_load checks)
       return;
     }
     if (stale_usable(e, now, cfg_.stale_while_revalidate)) {
@@ -152,6 +154,7 @@ public:
     switch (out.result) {
     case load_outcome::kind::value: {
       out.value->expires_at = expiry(now, cfg_.ttl);
+      out.value->refresh_at = st_.core->refresh_due(now);
       const entry* e = out.value.get();
       // A put or invalidate newer than this load wins; waiters still get what they asked for.
       std::unique_ptr<entry> keep = std::move(out.value);

@@ -82,6 +82,7 @@ public:
     auto e = std::unique_ptr<entry>(new value_entry<V>(std::move(value)));
     auto now = core_->now();
     e->expires_at = core_->put_expiry(now);
+    e->refresh_at = core_->refresh_due(now);
     core_->table.publish(key, e, core_->table.next_version(), now);
     core_->count(counter::puts);
     return true;

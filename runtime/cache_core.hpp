@@ -109,14 +109,14 @@ struct cache_core {
       return lookup::miss;
     entry_table::touch(*e, entry_table::tick_of(now));
     out = e;
-    if (e->fresh_at(now))
+    if (e->fresh_at(now)) {
+      if (now >= e->refresh_at)
+        request_refresh_once(*e, key); // refresh_after: serve now, reload in the background
       return e->kind == entry_kind::value ? lookup::fresh : lookup::negative;
+    }
     auto swr = cfg.stale_while_revalidate;
     if (e->kind == entry_kind::value && swr.count() > 0 && now - e->expires_at < swr) {
-      // Test before exchanging: only the first reader of a stale entry writes the flag.
-      if (!e->refresh_requested.load(std::memory_order_relaxed) &&
-          !e->refresh_requested.exchange(true))
-        request_refresh(key);
+      request_refresh_once(*e, key);
       return lookup::stale;
     }
     return lookup::miss;
@@ -128,6 +128,19 @@ struct cache_core {
   /// Expiry of a value stored now by put().
   time_point put_expiry(time_point now) const noexcept {
     return cfg.ttl.count() > 0 ? saturating_add(now, cfg.ttl) : time_point::max();
+  }
+
+  /// When a value stored now (loaded or put) becomes due for a refresh on access.
+  time_point refresh_due(time_point now) const noexcept {
+    return cfg.refresh_after.count() > 0 ? saturating_add(now, cfg.refresh_after)
+                                         : time_point::max();
+  }
+
+  /// Asks the key's actor for one background reload per entry: only the first reader that finds
+  /// the entry due writes its flag (tested first, so later readers write nothing).
+  void request_refresh_once(const entry& e, std::string_view key) const {
+    if (!e.refresh_requested.load(std::memory_order_relaxed) && !e.refresh_requested.exchange(true))
+      request_refresh(key);
   }
 
   /// Sends to the supervisor from any thread, unless the runtime has stopped. A message that is

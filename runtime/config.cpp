@@ -27,6 +27,7 @@ constexpr duration_member duration_members[] = {
     {"negative_ttl", &cache_config::negative_ttl},
     {"stale_while_revalidate", &cache_config::stale_while_revalidate},
     {"stale_if_error", &cache_config::stale_if_error},
+    {"refresh_after", &cache_config::refresh_after},
     {"load_timeout", &cache_config::load_timeout},
     {"error_backoff", &cache_config::error_backoff},
     {"error_backoff_max", &cache_config::error_backoff_max},

@@ -31,6 +31,10 @@ struct cache_config {
   duration stale_while_revalidate{0};
   /// After expiry, a failed reload answers waiters with the old value for this long.
   duration stale_if_error{0};
+  /// Refresh on access (Caffeine's refreshAfterWrite): the first read of an entry older than
+  /// this gets the current value at once and starts one background reload; entries nobody
+  /// reads still expire at ttl. 0 = off.
+  duration refresh_after{0};
   /// TTLs are shortened by a random fraction in [0, ttl_jitter) so that keys loaded together
   /// do not expire together. Range [0, 1).
   double ttl_jitter{0.0};

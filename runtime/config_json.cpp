@@ -270,6 +270,7 @@ const std::vector<key_handler<cache_config>>& cache_keys() {
       duration_key("negative_ttl", &c::negative_ttl),
       duration_key("stale_while_revalidate", &c::stale_while_revalidate),
       duration_key("stale_if_error", &c::stale_if_error),
+      duration_key("refresh_after", &c::refresh_after),
       fraction_key("ttl_jitter", &c::ttl_jitter),
       duration_key("load_timeout", &c::load_timeout),
       duration_key("error_backoff", &c::error_backoff),

@@ -44,6 +44,8 @@ struct entry {
   std::uint64_t version = 0;
   /// The entry is fresh strictly before this instant. max() = never expires.
   time_point expires_at = time_point::max();
+  /// The first read at or after this instant asks for one background reload (refresh_after).
+  time_point refresh_at = time_point::max();
   std::string key;
 
   bool fresh_at(time_point now) const noexcept { return now < expires_at; }

@@ -1,0 +1,124 @@
+// Refresh on access (refresh_after, Caffeine's refreshAfterWrite), message by message.
+#include <stdexcept>
+
+#include "test_fixture.hpp"
+
+using namespace corral;
+using namespace corral::test;
+
+namespace {
+
+cache_config refresh_config() {
+  cache_config c;
+  c.ttl = std::chrono::seconds(10);
+  c.refresh_after = ms(150);
+  c.load_timeout = duration::zero();
+  c.prune_interval = std::chrono::hours(1);
+  c.idle_timeout = std::chrono::hours(1);
+  return c;
+}
+
+/// A loader whose n-th call returns "v<n>".
+void count_versions(fixture& f) {
+  auto n = std::make_shared<int>(0);
+  f.loader->script = [n](const std::string&) {
+    return std::optional<std::string>{"v" + std::to_string(++*n)};
+  };
+}
+
+} // namespace
+
+TEST_CASE("refresh_after reloads once on the first read past the threshold, none before",
+          "[refresh]") {
+  fixture f{refresh_config()};
+  count_versions(f);
+  f.request("k");
+  f.run();
+  f.finish_one_load();
+  f.advance(ms(149));
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"v1"});
+  f.run();
+  CHECK(f.loads.queued() == 0); // not due yet
+  f.advance(ms(1));
+  // Due: both readers get the current value at once; only one reload starts.
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"v1"});
+  CHECK(f.handle.get_async("k").get().value() == "v1");
+  f.run();
+  CHECK(f.loads.queued() == 1);
+  f.finish_one_load();
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"v2"});
+  CHECK(f.count(counter::refreshes) == 1);
+  // The new value is due again 150 ms after it was loaded, not before.
+  f.advance(ms(100));
+  CHECK(f.handle.try_get("k").has_value());
+  f.run();
+  CHECK(f.loads.queued() == 0);
+}
+
+TEST_CASE("entries nobody reads are not refreshed and expire at ttl", "[refresh]") {
+  fixture f{refresh_config()};
+  f.request("k");
+  f.run();
+  f.finish_one_load();
+  f.advance(std::chrono::seconds(10));
+  f.run();
+  CHECK(f.loads.queued() == 0);
+  CHECK_FALSE(f.handle.try_get("k").has_value());
+}
+
+TEST_CASE("a put made while a refresh runs wins over the refresh", "[refresh]") {
+  fixture f{refresh_config()};
+  count_versions(f);
+  f.request("k");
+  f.run();
+  f.finish_one_load();
+  f.advance(ms(200));
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"v1"}); // starts the refresh
+  f.run();
+  REQUIRE(f.loads.queued() == 1);
+  f.handle.put("k", "from-put");
+  f.finish_one_load(); // the refresh's v2 is refused: the put is newer
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"from-put"});
+}
+
+TEST_CASE("an invalidate made while a refresh runs keeps the refresh's value out",
+          "[refresh]") {
+  fixture f{refresh_config()};
+  count_versions(f);
+  f.request("k");
+  f.run();
+  f.finish_one_load();
+  f.advance(ms(200));
+  f.handle.try_get("k");
+  f.run();
+  REQUIRE(f.loads.queued() == 1);
+  f.handle.invalidate("k");
+  f.finish_one_load();
+  CHECK_FALSE(f.handle.try_get("k").has_value());
+}
+
+TEST_CASE("a failed refresh keeps the current value and backs off", "[refresh]") {
+  auto cfg = refresh_config();
+  cfg.error_backoff = ms(500);
+  fixture f{cfg};
+  bool fail = false;
+  f.loader->script = [&](const std::string&) -> std::optional<std::string> {
+    if (fail)
+      throw std::runtime_error("down");
+    return "good";
+  };
+  f.request("k");
+  f.run();
+  f.finish_one_load();
+  f.advance(ms(200));
+  fail = true;
+  f.handle.try_get("k");
+  f.run();
+  f.finish_one_load(); // the refresh fails
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"good"});
+  auto through_actor = f.request("k"); // due, but backing off: no new load
+  f.run();
+  REQUIRE(through_actor->results.size() == 1);
+  CHECK(through_actor->results[0].value() == "good");
+  CHECK(f.loads.queued() == 0);
+}
