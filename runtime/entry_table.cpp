@@ -198,28 +198,24 @@ bool entry_table::erase(std::string_view key, std::uint64_t version) {
   return was_live;
 }
 
-bool entry_table::drop_tombstone(std::string_view key) {
+template <class Pred> bool entry_table::remove_if(std::string_view key, Pred pred) {
   auto hash = hash_key(key);
   auto& s = shard_of(hash);
   garbage g; // destroyed after `guard`: retires outside the shard lock
   std::lock_guard<std::mutex> guard{s.mtx};
   auto pos = locate_locked(s, key, hash);
-  if (pos.current == nullptr || pos.current->live())
+  if (pos.current == nullptr || !pred(*pos.current))
     return false;
   unlink_locked(s, pos, g);
   return true;
 }
 
+bool entry_table::drop_tombstone(std::string_view key) {
+  return remove_if(key, [](const entry& e) { return !e.live(); });
+}
+
 bool entry_table::evict(std::string_view key) {
-  auto hash = hash_key(key);
-  auto& s = shard_of(hash);
-  garbage g; // destroyed after `guard`: retires outside the shard lock
-  std::lock_guard<std::mutex> guard{s.mtx};
-  auto pos = locate_locked(s, key, hash);
-  if (pos.current == nullptr)
-    return false;
-  unlink_locked(s, pos, g);
-  return true;
+  return remove_if(key, [](const entry&) { return true; });
 }
 
 std::size_t entry_table::size() const noexcept {

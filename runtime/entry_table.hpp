@@ -118,6 +118,8 @@ private:
   void replace_locked(shard& s, position pos, entry* fresh, garbage& g);
   void grow_locked(shard& s, garbage& g);
   void unlink_locked(shard& s, position pos, garbage& g);
+  /// Unlinks the key's entry if `pred(entry)` holds.
+  template <class Pred> bool remove_if(std::string_view key, Pred pred);
   std::optional<position> claim_locked(shard& s, std::string_view key, std::size_t hash,
                                        std::uint64_t version, garbage& g);
 

@@ -235,12 +235,8 @@ TEST_CASE("stale_if_error answers waiters with the old value when the reload fai
   auto cfg = with_ttl(ms(100));
   cfg.stale_if_error = ms(1000);
   fixture f{cfg};
-  bool fail = false;
-  f.loader->script = [&](const std::string&) -> std::optional<std::string> {
-    if (fail)
-      throw std::runtime_error("down");
-    return "good";
-  };
+  auto fail_flag = f.failing_loader("good", false);
+  auto& fail = *fail_flag;
   f.request("k");
   f.run();
   f.finish_one_load();
@@ -330,12 +326,8 @@ TEST_CASE("a stale read during error backoff does not start a load", "[key_actor
   cfg.stale_while_revalidate = ms(10000);
   cfg.error_backoff = ms(500);
   fixture f{cfg};
-  bool fail = false;
-  f.loader->script = [&](const std::string&) -> std::optional<std::string> {
-    if (fail)
-      throw std::runtime_error("down");
-    return "v";
-  };
+  auto fail_flag = f.failing_loader("v", false);
+  auto& fail = *fail_flag;
   f.request("k");
   f.run();
   f.finish_one_load();

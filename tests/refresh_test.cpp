@@ -81,8 +81,7 @@ TEST_CASE("a put made while a refresh runs wins over the refresh", "[refresh]") 
   CHECK(f.handle.try_get("k") == std::optional<std::string>{"from-put"});
 }
 
-TEST_CASE("an invalidate made while a refresh runs keeps the refresh's value out",
-          "[refresh]") {
+TEST_CASE("an invalidate made while a refresh runs keeps the refresh's value out", "[refresh]") {
   fixture f{refresh_config()};
   count_versions(f);
   f.request("k");
@@ -101,12 +100,8 @@ TEST_CASE("a failed refresh keeps the current value and backs off", "[refresh]")
   auto cfg = refresh_config();
   cfg.error_backoff = ms(500);
   fixture f{cfg};
-  bool fail = false;
-  f.loader->script = [&](const std::string&) -> std::optional<std::string> {
-    if (fail)
-      throw std::runtime_error("down");
-    return "good";
-  };
+  auto fail_flag = f.failing_loader("good", false);
+  auto& fail = *fail_flag;
   f.request("k");
   f.run();
   f.finish_one_load();

@@ -5,6 +5,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -134,6 +135,19 @@ struct fixture {
     metrics = spawn_metrics_actor(sys, cycle, std::move(cb));
     caf::anon_send(metrics, watch_cache_msg{core});
     sched.run();
+  }
+
+  /// Scripts the loader to return `value` while `*failing` is false and to throw
+  /// std::runtime_error(`message`) while it is true. Returns the switch (initially `fail`).
+  std::shared_ptr<bool> failing_loader(std::string value, bool fail = false,
+                                       std::string message = "down") {
+    auto failing = std::make_shared<bool>(fail);
+    loader->script = [failing, value, message](const std::string&) -> std::optional<std::string> {
+      if (*failing)
+        throw std::runtime_error(message);
+      return value;
+    };
+    return failing;
   }
 
   /// Makes test time pass inside a loader or tier call (without firing timers mid-job).
