@@ -155,6 +155,7 @@ public:
     case load_outcome::kind::value: {
       out.value->expires_at = expiry(now, cfg_.ttl);
       out.value->refresh_at = st_.core->refresh_due(now);
+      out.value->load_time = out.took; // XFetch's delta
       const entry* e = out.value.get();
       // A put or invalidate newer than this load wins; waiters still get what they asked for.
       std::unique_ptr<entry> keep = std::move(out.value);

@@ -1,6 +1,7 @@
 #include "runtime/cache_core.hpp"
 
 #include <algorithm>
+#include <random>
 
 #include "runtime/cache_tier.hpp"
 #include "runtime/epoch.hpp"
@@ -17,6 +18,14 @@ void cache_core::request_refresh(std::string_view key) const {
 
 void cache_core::forget_tombstone_later(std::string_view key) const {
   post_to_supervisor(forget_atom::value, std::string{key});
+}
+
+double cache_core::draw_uniform() const noexcept {
+  if (xfetch_random)
+    return xfetch_random();
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  // (0, 1]: 1 - [0, 1) keeps ln() finite.
+  return 1.0 - std::uniform_real_distribution<double>{0.0, 1.0}(rng);
 }
 
 bool cache_core::uses_real_time(const caf::actor_clock& clk) noexcept {
@@ -57,6 +66,7 @@ std::shared_ptr<load_outcome> cache_core::run_load(const std::string& key) noexc
         auto out = std::make_shared<load_outcome>();
         out->result = load_outcome::kind::value;
         out->value = std::move(r.value);
+        out->took = after_tier - start;
         metrics.record(timing::load, ns_between(start, after_tier));
         return out;
       }
@@ -70,6 +80,7 @@ std::shared_ptr<load_outcome> cache_core::run_load(const std::string& key) noexc
     count(out->result == load_outcome::kind::error ? counter::source_errors
                                                    : counter::source_loads);
     out->from_source = true;
+    out->took = end - start; // on the runtime's clock (the test clock in tests)
     return out;
   } catch (const std::exception& ex) {
     auto out = std::make_shared<load_outcome>(); // if even this throws, terminate is fair

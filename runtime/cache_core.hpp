@@ -21,6 +21,7 @@
 #include "runtime/entry_table.hpp"
 #include "runtime/executor.hpp"
 #include "runtime/metrics_store.hpp"
+#include "runtime/xfetch.hpp"
 
 namespace corral {
 
@@ -110,8 +111,8 @@ struct cache_core {
     entry_table::touch(*e, entry_table::tick_of(now));
     out = e;
     if (e->fresh_at(now)) {
-      if (now >= e->refresh_at)
-        request_refresh_once(*e, key); // refresh_after: serve now, reload in the background
+      if (now >= e->refresh_at || xfetch_early(*e, now))
+        request_refresh_once(*e, key); // serve now, reload in the background
       return e->kind == entry_kind::value ? lookup::fresh : lookup::negative;
     }
     auto swr = cfg.stale_while_revalidate;
@@ -135,6 +136,18 @@ struct cache_core {
     return cfg.refresh_after.count() > 0 ? saturating_add(now, cfg.refresh_after)
                                          : time_point::max();
   }
+
+  /// XFetch's decision for this read (only draws a random number close to expiry).
+  bool xfetch_early(const entry& e, time_point now) const noexcept {
+    auto beta = cfg.xfetch_beta;
+    if (beta <= 0 || !xfetch_window(now, e.expires_at, e.load_time, beta))
+      return false;
+    return xfetch_due(now, e.expires_at, e.load_time, beta, draw_uniform());
+  }
+
+  /// Uniform in (0, 1]: `xfetch_random` when a test sets it, a per-thread generator otherwise.
+  double draw_uniform() const noexcept;
+  std::function<double()> xfetch_random; // tests only: a fixed random source
 
   /// Asks the key's actor for one background reload per entry: only the first reader that finds
   /// the entry due writes its flag (tested first, so later readers write nothing).

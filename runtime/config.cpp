@@ -58,6 +58,10 @@ void validate_cache(const runtime_config& cfg, std::size_t index) {
                                                  "(use 0 for \"never\"), found " +
                                                      format_duration(cache.*member));
   }
+  if (!(cache.xfetch_beta >= 0.0 && cache.xfetch_beta <= 1e6))
+    throw config_error(cache_path(index, "xfetch_beta"),
+                       "expected a non-negative number (at most 1e6), found " +
+                           std::to_string(cache.xfetch_beta));
   // Written as a negated range test so that NaN is rejected too.
   if (!(cache.ttl_jitter >= 0.0 && cache.ttl_jitter < 1.0))
     throw config_error(cache_path(index, "ttl_jitter"),

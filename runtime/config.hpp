@@ -35,6 +35,10 @@ struct cache_config {
   /// this gets the current value at once and starts one background reload; entries nobody
   /// reads still expire at ttl. 0 = off.
   duration refresh_after{0};
+  /// XFetch early refresh (runtime/xfetch.hpp): readers near expiry reload early with a
+  /// probability that grows as expiry nears, scaled by the last load's duration times this.
+  /// 0 = off; 1 is the paper's default.
+  double xfetch_beta{0.0};
   /// TTLs are shortened by a random fraction in [0, ttl_jitter) so that keys loaded together
   /// do not expire together. Range [0, 1).
   double ttl_jitter{0.0};

@@ -252,6 +252,20 @@ template <class Config> key_handler<Config> bool_key(std::string_view key, bool 
 }
 
 template <class Config>
+key_handler<Config> non_negative_number_key(std::string_view key, double Config::*member) {
+  return {key, "a non-negative number", false,
+          [=](const json::value& v, const std::string& path, Config& c) {
+            if (!v.is_number())
+              fail(path, "expected a non-negative number, found " + describe(v));
+            auto d = v.to_number<double>();
+            if (!(d >= 0.0 && d <= 1e6))
+              fail(path, "expected a non-negative number (at most 1e6), found " + describe(v));
+            c.*member = d;
+          },
+          [=](const Config& c) { return json::value(c.*member); }};
+}
+
+template <class Config>
 key_handler<Config> fraction_key(std::string_view key, double Config::*member) {
   return {key, "a number in [0, 1)", false,
           [=](const json::value& v, const std::string& path, Config& c) {
@@ -272,6 +286,7 @@ const std::vector<key_handler<cache_config>>& cache_keys() {
       duration_key("stale_if_error", &c::stale_if_error),
       duration_key("refresh_after", &c::refresh_after),
       fraction_key("ttl_jitter", &c::ttl_jitter),
+      non_negative_number_key("xfetch_beta", &c::xfetch_beta),
       duration_key("load_timeout", &c::load_timeout),
       duration_key("error_backoff", &c::error_backoff),
       duration_key("error_backoff_max", &c::error_backoff_max),

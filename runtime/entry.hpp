@@ -46,6 +46,8 @@ struct entry {
   time_point expires_at = time_point::max();
   /// The first read at or after this instant asks for one background reload (refresh_after).
   time_point refresh_at = time_point::max();
+  /// How long the load of this value took (XFetch's delta); 0 for put values.
+  std::chrono::nanoseconds load_time{0};
   std::string key;
 
   bool fresh_at(time_point now) const noexcept { return now < expires_at; }

@@ -1,4 +1,5 @@
 // Refresh on access (refresh_after, Caffeine's refreshAfterWrite), message by message.
+#include <cmath>
 #include <stdexcept>
 
 #include "test_fixture.hpp"
@@ -116,4 +117,52 @@ TEST_CASE("a failed refresh keeps the current value and backs off", "[refresh]")
   REQUIRE(through_actor->results.size() == 1);
   CHECK(through_actor->results[0].value() == "good");
   CHECK(f.loads.queued() == 0);
+}
+
+TEST_CASE("XFetch's decision matches its formula for fixed random draws", "[refresh][xfetch]") {
+  using std::chrono::milliseconds;
+  const time_point expiry{std::chrono::seconds(100)};
+  const milliseconds delta{100};
+  const double u = std::exp(-1.0); // -ln(u) = 1: a head start of exactly delta * beta
+  CHECK(xfetch_due(expiry - milliseconds(100), expiry, delta, 1.0, u));
+  CHECK_FALSE(xfetch_due(expiry - milliseconds(101), expiry, delta, 1.0, u));
+  CHECK(xfetch_due(expiry - milliseconds(200), expiry, delta, 2.0, u)); // beta doubles it
+  CHECK_FALSE(xfetch_due(expiry - milliseconds(201), expiry, delta, 2.0, u));
+  CHECK_FALSE(xfetch_due(expiry - milliseconds(1), expiry, delta, 1.0, 1.0)); // -ln(1) = 0
+  CHECK(xfetch_due(expiry, expiry, delta, 1.0, 1.0));                         // expired
+  const double u2 = std::exp(-3.0);
+  CHECK(xfetch_due(expiry - milliseconds(300), expiry, delta, 1.0, u2));
+  CHECK_FALSE(xfetch_due(expiry - milliseconds(301), expiry, delta, 1.0, u2));
+  // The hit path only draws close to expiry, where the probability is not negligible.
+  CHECK(xfetch_window(expiry - milliseconds(1999), expiry, delta, 1.0));
+  CHECK_FALSE(xfetch_window(expiry - milliseconds(2000), expiry, delta, 1.0));
+  CHECK_FALSE(xfetch_window(expiry - milliseconds(1), expiry, delta, 0.0));
+}
+
+TEST_CASE("XFetch refreshes early, once, when the draw says so", "[refresh][xfetch]") {
+  auto cfg = refresh_config();
+  cfg.refresh_after = duration::zero();
+  cfg.ttl = std::chrono::seconds(1);
+  cfg.xfetch_beta = 1.0;
+  fixture f{cfg};
+  f.core->xfetch_random = [] { return std::exp(-1.0); }; // head start = the load's duration
+  auto n = std::make_shared<int>(0);
+  f.loader->script = [&f, n](const std::string&) {
+    f.spend(ms(100)); // the load takes 100 ms of test time: delta
+    return std::optional<std::string>{"v" + std::to_string(++*n)};
+  };
+  f.request("k");
+  f.run();
+  f.finish_one_load(); // loaded at t=100ms, expires at t=1100ms
+  f.advance(ms(899));  // 101 ms before expiry: no early refresh yet
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"v1"});
+  f.run();
+  CHECK(f.loads.queued() == 0);
+  f.advance(ms(1)); // 100 ms before expiry: due
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"v1"});
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"v1"});
+  f.run();
+  CHECK(f.loads.queued() == 1); // one refresh for both readers
+  f.finish_one_load();
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"v2"});
 }
