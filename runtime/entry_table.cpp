@@ -158,44 +158,38 @@ std::optional<entry_table::position> entry_table::claim_locked(shard& s, std::st
   return pos;
 }
 
-bool entry_table::publish(std::string_view key, std::unique_ptr<entry>& e, std::uint64_t version,
-                          time_point now) {
+std::optional<bool> entry_table::store(std::string_view key, std::unique_ptr<entry>& e,
+                                       std::uint64_t version, std::uint32_t tick) {
   auto hash = hash_key(key);
   auto& s = shard_of(hash);
   garbage g; // destroyed after `guard`: retires outside the shard lock
   std::lock_guard<std::mutex> guard{s.mtx};
   auto pos = claim_locked(s, key, hash, version, g);
   if (!pos)
-    return false;
+    return std::nullopt;
   bool was_live = pos->current != nullptr && pos->current->live();
+  bool is_live = e->live();
   e->hash = hash;
   e->key.assign(key);
   e->version = version;
-  e->access_tick.store(tick_of(now), std::memory_order_relaxed);
+  e->access_tick.store(tick, std::memory_order_relaxed);
   replace_locked(s, *pos, e.release(), g);
-  if (!was_live)
+  if (is_live && !was_live)
     s.live.fetch_add(1, std::memory_order_relaxed);
-  return true;
+  else if (!is_live && was_live)
+    s.live.fetch_sub(1, std::memory_order_relaxed);
+  return was_live;
+}
+
+bool entry_table::publish(std::string_view key, std::unique_ptr<entry>& e, std::uint64_t version,
+                          time_point now) {
+  return store(key, e, version, tick_of(now)).has_value();
 }
 
 bool entry_table::erase(std::string_view key, std::uint64_t version) {
-  auto hash = hash_key(key);
-  auto& s = shard_of(hash);
-  garbage g; // destroyed after `guard`: retires outside the shard lock
-  std::lock_guard<std::mutex> guard{s.mtx};
-  auto pos = claim_locked(s, key, hash, version, g);
-  if (!pos)
-    return false;
-  bool was_live = pos->current != nullptr && pos->current->live();
-  auto* tomb = new entry;
+  auto tomb = std::make_unique<entry>();
   tomb->kind = entry_kind::tombstone;
-  tomb->hash = hash;
-  tomb->key.assign(key);
-  tomb->version = version;
-  replace_locked(s, *pos, tomb, g);
-  if (was_live)
-    s.live.fetch_sub(1, std::memory_order_relaxed);
-  return was_live;
+  return store(key, tomb, version, 0).value_or(false);
 }
 
 template <class Pred> bool entry_table::remove_if(std::string_view key, Pred pred) {

@@ -118,6 +118,11 @@ private:
   void replace_locked(shard& s, position pos, entry* fresh, garbage& g);
   void grow_locked(shard& s, garbage& g);
   void unlink_locked(shard& s, position pos, garbage& g);
+  /// Links `e` (a value or a tombstone) as the key's entry if `version` is newer than the key's
+  /// last one. nullopt (leaving `e` with the caller) when it is not; otherwise whether a live
+  /// entry was replaced.
+  std::optional<bool> store(std::string_view key, std::unique_ptr<entry>& e, std::uint64_t version,
+                            std::uint32_t tick);
   /// Unlinks the key's entry if `pred(entry)` holds.
   template <class Pred> bool remove_if(std::string_view key, Pred pred);
   std::optional<position> claim_locked(shard& s, std::string_view key, std::size_t hash,
