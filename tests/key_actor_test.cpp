@@ -40,9 +40,7 @@ TEST_CASE("three gets during one load make one loader call and three replies", "
 
 TEST_CASE("an entry expires after its ttl on the test clock and is loaded again", "[key_actor]") {
   fixture f{with_ttl(ms(100))};
-  f.request("k");
-  f.run();
-  f.finish_one_load();
+  f.load("k");
   f.advance(ms(99));
   CHECK(f.handle.try_get("k").has_value());
   auto hit = f.request("k");
@@ -61,9 +59,7 @@ TEST_CASE("an entry expires after its ttl on the test clock and is loaded again"
 
 TEST_CASE("ttl 0 never expires (lazy loader)", "[key_actor]") {
   fixture f{with_ttl(duration::zero())};
-  f.request("k");
-  f.run();
-  f.finish_one_load();
+  f.load("k");
   f.advance(std::chrono::hours(24 * 365));
   CHECK(f.handle.try_get("k") == std::optional<std::string>{"v:k"});
   CHECK(f.loader->calls.size() == 1);
@@ -92,9 +88,7 @@ TEST_CASE("not found is cached for negative_ttl, then loaded again", "[key_actor
 TEST_CASE("without negative_ttl, not found is not cached", "[key_actor]") {
   fixture f{with_ttl(ms(1000))};
   f.loader->script = [](const std::string&) { return std::optional<std::string>{}; };
-  f.request("gone");
-  f.run();
-  f.finish_one_load();
+  f.load("gone");
   f.request("gone");
   f.run();
   CHECK(f.loads.queued() == 1);
@@ -213,9 +207,7 @@ TEST_CASE("stale_while_revalidate serves the old value at once and reloads once"
   f.loader->script = [&](const std::string&) {
     return std::optional<std::string>{"v" + std::to_string(++version)};
   };
-  f.request("k");
-  f.run();
-  f.finish_one_load();
+  f.load("k");
   f.advance(ms(120));
   // Two readers on the hit path: both get the stale value, only one refresh is asked for.
   CHECK(f.handle.try_get("k") == std::optional<std::string>{"v1"});
@@ -237,9 +229,7 @@ TEST_CASE("stale_if_error answers waiters with the old value when the reload fai
   fixture f{cfg};
   auto fail_flag = f.failing_loader("good", false);
   auto& fail = *fail_flag;
-  f.request("k");
-  f.run();
-  f.finish_one_load();
+  f.load("k");
   f.advance(ms(200));
   fail = true;
   auto w = f.request("k");
@@ -328,9 +318,7 @@ TEST_CASE("a stale read during error backoff does not start a load", "[key_actor
   fixture f{cfg};
   auto fail_flag = f.failing_loader("v", false);
   auto& fail = *fail_flag;
-  f.request("k");
-  f.run();
-  f.finish_one_load();
+  f.load("k");
   f.advance(ms(150));
   fail = true;
   f.request("k"); // stale: answered at once, refresh starts and fails -> backoff

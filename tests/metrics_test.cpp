@@ -292,9 +292,7 @@ TEST_CASE("a write-back never brings back a value that was invalidated or supers
   REQUIRE(t.f.loads.run_one());      // the stale write-back runs now
   CHECK(t.tier->data.count("k") == 0);
 
-  t.f.request("j");
-  t.f.run();
-  t.f.finish_one_load();
+  t.f.load("j");
   t.f.handle.put("j", "newer"); // a newer put supersedes the loaded value
   REQUIRE(t.f.loads.run_one());
   CHECK(t.tier->data.count("j") == 0);

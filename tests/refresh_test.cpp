@@ -33,9 +33,7 @@ TEST_CASE("refresh_after reloads once on the first read past the threshold, none
           "[refresh]") {
   fixture f{refresh_config()};
   count_versions(f);
-  f.request("k");
-  f.run();
-  f.finish_one_load();
+  f.load("k");
   f.advance(ms(149));
   CHECK(f.handle.try_get("k") == std::optional<std::string>{"v1"});
   f.run();
@@ -58,9 +56,7 @@ TEST_CASE("refresh_after reloads once on the first read past the threshold, none
 
 TEST_CASE("entries nobody reads are not refreshed and expire at ttl", "[refresh]") {
   fixture f{refresh_config()};
-  f.request("k");
-  f.run();
-  f.finish_one_load();
+  f.load("k");
   f.advance(std::chrono::seconds(10));
   f.run();
   CHECK(f.loads.queued() == 0);
@@ -70,9 +66,7 @@ TEST_CASE("entries nobody reads are not refreshed and expire at ttl", "[refresh]
 TEST_CASE("a put made while a refresh runs wins over the refresh", "[refresh]") {
   fixture f{refresh_config()};
   count_versions(f);
-  f.request("k");
-  f.run();
-  f.finish_one_load();
+  f.load("k");
   f.advance(ms(200));
   CHECK(f.handle.try_get("k") == std::optional<std::string>{"v1"}); // starts the refresh
   f.run();
@@ -85,9 +79,7 @@ TEST_CASE("a put made while a refresh runs wins over the refresh", "[refresh]") 
 TEST_CASE("an invalidate made while a refresh runs keeps the refresh's value out", "[refresh]") {
   fixture f{refresh_config()};
   count_versions(f);
-  f.request("k");
-  f.run();
-  f.finish_one_load();
+  f.load("k");
   f.advance(ms(200));
   f.handle.try_get("k");
   f.run();
@@ -103,9 +95,7 @@ TEST_CASE("a failed refresh keeps the current value and backs off", "[refresh]")
   fixture f{cfg};
   auto fail_flag = f.failing_loader("good", false);
   auto& fail = *fail_flag;
-  f.request("k");
-  f.run();
-  f.finish_one_load();
+  f.load("k");
   f.advance(ms(200));
   fail = true;
   f.handle.try_get("k");

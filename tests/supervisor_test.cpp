@@ -18,18 +18,12 @@ cache_config base_config() {
   return c;
 }
 
-void load_key(fixture& f, const std::string& key) {
-  f.request(key);
-  f.run();
-  f.finish_one_load();
-}
-
 } // namespace
 
 TEST_CASE("an idle key actor is passivated after idle_timeout and its entry stays",
           "[supervisor]") {
   fixture f{base_config()};
-  load_key(f, "k");
+  f.load("k");
   CHECK(f.status().resident_actors == 1);
   f.advance(ms(80));
   CHECK(f.status().resident_actors == 1);
@@ -62,11 +56,11 @@ TEST_CASE("max_resident_actors passivates the longest-idle actors first", "[supe
   cfg.idle_timeout = std::chrono::seconds(100);
   cfg.max_resident_actors = 2;
   fixture f{cfg};
-  load_key(f, "a");
+  f.load("a");
   f.advance(ms(1));
-  load_key(f, "b");
+  f.load("b");
   CHECK(f.status().resident_actors == 2);
-  load_key(f, "c"); // makes room by passivating "a", the longest idle
+  f.load("c"); // makes room by passivating "a", the longest idle
   auto s = f.status();
   CHECK(s.resident_actors == 2);
   CHECK(s.passivations == 1);
@@ -129,7 +123,7 @@ TEST_CASE("pruning never evicts a key whose load is in flight", "[supervisor]") 
   cfg.max_entries = 1;
   cfg.ttl = ms(30);
   fixture f{cfg};
-  load_key(f, "busy");
+  f.load("busy");
   f.advance(ms(50)); // "busy" has expired: the first candidate for eviction
   f.handle.put("other", "v");
   auto w = f.request("busy"); // starts a reload: the key's actor is busy

@@ -100,6 +100,13 @@ struct fixture {
     return sink;
   }
 
+  /// Loads `key` through its actor and completes that load (the result is in the table).
+  void load(const std::string& key) {
+    request(key);
+    sched.run();
+    finish_one_load();
+  }
+
   /// Runs every queued message (not timers).
   void run() { sched.run(); }
   /// Completes the oldest pending load and delivers its result.
