@@ -72,6 +72,21 @@ void validate_cache(const runtime_config& cfg, std::size_t index) {
                            "), found " + format_duration(cache.error_backoff_max));
 }
 
+void validate_resource(const runtime_config& cfg, std::size_t index) {
+  const resource_config& r = cfg.resources[index];
+  const std::string path = "resources[" + std::to_string(index) + "]";
+  validate(r, path);
+  for (std::size_t j = 0; j < index; ++j)
+    if (cfg.resources[j].name == r.name)
+      throw config_error(path + ".name", "expected a unique resource name, found \"" + r.name +
+                                             "\" which resources[" + std::to_string(j) +
+                                             "] already uses");
+  // A resource read from a config can only get its loader by name.
+  if (r.loader.empty())
+    throw config_error(path + ".loader", "expected the name of a registered resource loader, "
+                                         "found \"\"");
+}
+
 } // namespace
 
 void validate(const runtime_config& cfg) {
@@ -84,6 +99,8 @@ void validate(const runtime_config& cfg) {
                                             format_duration(cfg.metrics_cycle));
   for (std::size_t i = 0; i < cfg.caches.size(); ++i)
     validate_cache(cfg, i);
+  for (std::size_t i = 0; i < cfg.resources.size(); ++i)
+    validate_resource(cfg, i);
 }
 
 } // namespace corral

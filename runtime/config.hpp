@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/resource_config.hpp"
+
 namespace corral {
 
 using duration = std::chrono::nanoseconds;
@@ -76,6 +78,8 @@ struct runtime_config {
   /// Completed windows summed into "cycle" (at least 1).
   std::size_t metrics_windows{6};
   std::vector<cache_config> caches;
+  /// Resources (refresh-ahead values) whose loaders are registered by name; see resource.hpp.
+  std::vector<resource_config> resources;
 
   /// Returns the cache named `name` or nullptr.
   const cache_config* find_cache(const std::string& name) const;

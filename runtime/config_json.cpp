@@ -360,6 +360,40 @@ key_handler<runtime_config> caches_key() {
           }};
 }
 
+const std::vector<key_handler<resource_config>>& resource_keys() {
+  using r = resource_config;
+  static const std::vector<key_handler<r>> keys = {
+      string_key("name", &r::name, true),
+      string_key("loader", &r::loader, true),
+      duration_key("refresh_interval", &r::refresh_interval),
+      fraction_key("refresh_jitter", &r::refresh_jitter),
+      duration_key("error_backoff", &r::error_backoff),
+      duration_key("error_backoff_max", &r::error_backoff_max),
+  };
+  return keys;
+}
+
+key_handler<runtime_config> resources_key() {
+  return {"resources", "an array of resource objects", false,
+          [](const json::value& v, const std::string& path, runtime_config& cfg) {
+            const json::array* array = v.if_array();
+            if (!array)
+              fail(path, "expected an array of resource objects, found " + describe(v));
+            for (std::size_t i = 0; i < array->size(); ++i) {
+              resource_config resource;
+              read_object((*array)[i], path + "[" + std::to_string(i) + "]", resource_keys(),
+                          resource);
+              cfg.resources.push_back(std::move(resource));
+            }
+          },
+          [](const runtime_config& cfg) {
+            json::array array;
+            for (const auto& resource : cfg.resources)
+              array.push_back(write_object(resource, resource_keys()));
+            return json::value(std::move(array));
+          }};
+}
+
 const std::vector<key_handler<runtime_config>>& runtime_keys() {
   using r = runtime_config;
   static const std::vector<key_handler<r>> keys = {
@@ -368,6 +402,7 @@ const std::vector<key_handler<runtime_config>>& runtime_keys() {
       duration_key("metrics_cycle", &r::metrics_cycle),
       count_key("metrics_windows", &r::metrics_windows, 1),
       caches_key(),
+      resources_key(),
   };
   return keys;
 }

@@ -24,6 +24,10 @@ const char* to_string(errc code) noexcept {
     return "bad_value";
   case errc::type_mismatch:
     return "type_mismatch";
+  case errc::not_loaded:
+    return "not_loaded";
+  case errc::no_such_resource:
+    return "no_such_resource";
   }
   return "unknown";
 }

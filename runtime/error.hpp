@@ -9,15 +9,17 @@ namespace corral {
 
 enum class errc : std::uint8_t {
   none = 0,
-  not_found = 1,     // the loader said the key does not exist (possibly cached: negative_ttl)
-  load_failed = 2,   // the loader threw or returned an error (or the key is backing off)
-  timeout = 3,       // the request's deadline or the cache's load_timeout passed
-  shutting_down = 4, // the runtime is stopping or stopped
-  no_such_cache = 5, // no cache of that name
-  no_loader = 6,     // the cache has no loader and the key is absent
-  no_codec = 7,      // the value type has no codec, so it cannot cross a message boundary
-  bad_value = 8,     // bytes that the codec could not decode
-  type_mismatch = 9, // a cache handle was asked for with a value type other than the cache's
+  not_found = 1,         // the loader said the key does not exist (possibly cached: negative_ttl)
+  load_failed = 2,       // the loader threw or returned an error (or the key is backing off)
+  timeout = 3,           // the request's deadline or the cache's load_timeout passed
+  shutting_down = 4,     // the runtime is stopping or stopped
+  no_such_cache = 5,     // no cache of that name
+  no_loader = 6,         // the cache has no loader and the key is absent
+  no_codec = 7,          // the value type has no codec, so it cannot cross a message boundary
+  bad_value = 8,         // bytes that the codec could not decode
+  type_mismatch = 9,     // a cache handle was asked for with a value type other than the cache's
+  not_loaded = 10,       // a resource has no value yet (before its first successful load)
+  no_such_resource = 11, // no resource of that name (never declared, or removed)
 };
 
 /// Short stable name of a code ("not_found", "timeout", ...).

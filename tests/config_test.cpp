@@ -196,7 +196,8 @@ TEST_CASE("unknown keys list the known ones", "[config]") {
       {"caches[0].tll: unknown key; known keys are name, loader, tier1, ttl, negative_ttl"});
   check_parse_error(
       R"({"loader_thread": 4})", "loader_thread",
-      {"known keys are scheduler_threads, loader_threads, metrics_cycle, metrics_windows, caches"});
+      {"known keys are scheduler_threads, loader_threads, metrics_cycle, metrics_windows, caches, "
+       "resources"});
   check_parse_error(one_cache(R"("my key": 1)"), R"(caches[0]["my key"])", {"unknown key"});
 }
 
