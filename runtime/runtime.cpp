@@ -46,7 +46,8 @@ std::string type_error(const std::string& cache, const std::type_info& want,
 
 struct runtime::impl {
   explicit impl(runtime_config c)
-      : cfg(std::move(c)), caf_cfg(make_caf_config(cfg)), sys(caf_cfg), pool(cfg.loader_threads) {
+      : cfg(std::move(c)), caf_cfg(make_caf_config(cfg)), sys(caf_cfg), pool(cfg.loader_threads),
+        resources(sys, pool, cfg.resources) {
     metrics = spawn_metrics_actor(sys, cfg.metrics_cycle, [this](const metrics_snapshot& s) {
       // Held while the callback runs, so that on_metrics() from another thread returns only
       // once no call is in progress; recursive, so that the callback may replace itself (the
@@ -67,6 +68,7 @@ struct runtime::impl {
   caf::actor_system_config caf_cfg;
   caf::actor_system sys;
   thread_pool pool;
+  resource_set resources;
   std::mutex mtx;
   std::unordered_map<std::string, registered_loader> loaders;
   std::unordered_map<std::string, registered_tier> tiers;
@@ -92,6 +94,10 @@ caf::actor_system& runtime::system() {
 
 const runtime_config& runtime::config() const {
   return impl_->cfg;
+}
+
+resource_set& runtime::resources() {
+  return impl_->resources;
 }
 
 void runtime::add_loader(const std::string& name, const std::type_info& type,
@@ -224,6 +230,7 @@ void runtime::shutdown(std::chrono::milliseconds grace) {
     impl_->stopped = true;
     caches = impl_->caches;
   }
+  impl_->resources.close();
   // Stop supervisors first: they fail every parked request and stop their key actors.
   {
     caf::scoped_actor self{impl_->sys};
@@ -234,13 +241,17 @@ void runtime::shutdown(std::chrono::milliseconds grace) {
     }
     self->monitor(impl_->metrics);
     self->send(impl_->metrics, shutdown_atom::value);
-    for (std::size_t down = 0; down < caches.size() + 1;)
+    // Stops every refresh timer and answers every sync() still waiting.
+    self->monitor(impl_->resources.actor());
+    self->send(impl_->resources.actor(), shutdown_atom::value);
+    for (std::size_t down = 0; down < caches.size() + 2;)
       self->receive([&](caf::down_msg&) { ++down; });
   }
   // Queued loads are dropped (their waiters were answered); running ones get `grace`.
   impl_->pool.stop(grace);
   for (auto& kv : caches)
     kv.second->close_sends();
+  impl_->resources.close_sends();
 }
 
 } // namespace corral

@@ -20,6 +20,7 @@
 #include "runtime/cache_tier.hpp"
 #include "runtime/config.hpp"
 #include "runtime/loader.hpp"
+#include "runtime/resource_set.hpp"
 #include "runtime/value_ops.hpp"
 
 namespace corral {
@@ -68,6 +69,42 @@ public:
   template <class V> corral::cache<V> make_cache(cache_config cfg) {
     return corral::cache<V>{add_cache(std::move(cfg), value_ops_for<V>(), {})};
   }
+
+  // -- resources: named values loaded by sync(), then refreshed in the background ----------
+  // (resources-go's model; see runtime/resource_set.hpp and the README's "Resources").
+
+  /// Registers a resource loader under `name`, for resources whose config names it.
+  template <class V, class F> void register_resource_loader(const std::string& name, F loader) {
+    resources().register_loader<V>(name, std::move(loader));
+  }
+
+  /// Declares a resource in code; it loads at the first sync() (at once if one happened).
+  template <class V, class F> corral::resource<V> add_resource(resource_config cfg, F loader) {
+    return resources().add<V>(std::move(cfg), std::move(loader));
+  }
+
+  /// The handle of a resource declared in code or in the config ("resources").
+  template <class V> corral::resource<V> resource(const std::string& name) {
+    return resources().get<V>(name);
+  }
+
+  /// Loads every resource now, in parallel on the loader pool, and starts their refresh
+  /// schedules. With `wait`, returns once each has a value or has failed: nullopt, or one
+  /// error naming every resource that failed (the others are served).
+  std::optional<error> sync(bool wait = true) { return resources().sync(wait); }
+
+  /// As sync(true), but waits at most `timeout`; resources still loading are named too.
+  std::optional<error> sync_for(duration timeout) { return resources().sync_for(timeout); }
+
+  /// Stops a resource's refresh and drops its value. False when there is no such resource.
+  bool remove_resource(const std::string& name) { return resources().remove(name); }
+
+  /// Called for every failed resource load, on the resource actor's thread (keep it quick).
+  void on_resource_error(resource_error_handler handler) {
+    resources().on_error(std::move(handler));
+  }
+
+  resource_set& resources();
 
   /// Calls `callback` once per metrics cycle for every cache, on the metrics actor's thread
   /// (keep it quick). Replaces the previous callback; an empty function removes it.
