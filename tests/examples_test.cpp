@@ -66,6 +66,20 @@ TEST_CASE("actor_client talks to a cache through messages", "[examples]") {
   CHECK_THAT(r.out, Contains("loader calls: 3"));
 }
 
+TEST_CASE("resources: sync names the failed resource, refresh failures keep the last value",
+          "[examples][resources]") {
+  auto r = run(example("resources"));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("sync error: sync: 1 of 3 resources not loaded: 'holidays' "
+                             "(calendar service unavailable)\n"));
+  CHECK_THAT(r.out, Contains("motd: hello\n"));
+  CHECK_THAT(r.out, Contains("holidays after retry: 2026-12-25\n"));
+  CHECK_THAT(r.out, Contains("EURUSD after 2+ failed refreshes: 0.93 (last good value kept)"));
+  CHECK_THAT(r.out, Contains("last error: rates service unavailable\n"));
+  CHECK_THAT(r.out, Contains("EURUSD after remove: no_such_resource\n"));
+}
+
 TEST_CASE("demo keeps single-flight through two spikes", "[examples]") {
   auto r = run(example("demo") + " --config " CORRAL_SOURCE_DIR "/config/default.json --quiet");
   INFO(r.out);
