@@ -1,0 +1,369 @@
+// The three write stores against the real thing: an SQLite file, and PostgreSQL and Redis
+// servers started by the fixtures in tests/support/.
+#include "store/postgres_store.hpp"
+#include "store/redis_store.hpp"
+#include "store/sqlite_store.hpp"
+#include "store/store_config.hpp"
+#include "support/postgres_server.hpp"
+#include "support/redis_server.hpp"
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include <string>
+
+using Catch::Matchers::Contains;
+using corral::store_failure;
+using corral::store_fault;
+using corral::store_record;
+using namespace std::string_literals;
+
+namespace {
+
+// The store_failure `run` throws; fails the test if it throws none.
+template <class F> store_failure failure_of(F run) {
+  try {
+    run();
+  } catch (const store_failure& e) {
+    return e;
+  }
+  FAIL("no store_failure was thrown");
+  return store_failure(store_fault::fatal, "<none>");
+}
+
+// What every store must do: round trip, atomic batch, rollback, version guard.
+void check_contract(corral::write_store& store) {
+  auto s = store.open();
+  auto other = store.open();
+  REQUIRE(s->usable());
+
+  // Round trip outside a transaction, binary-safe.
+  std::string bytes = "v\0\xff\x01"s;
+  s->save({"k1", bytes, 1});
+  CHECK(s->find("k1") == bytes);
+  CHECK(other->find("k1") == bytes);
+  CHECK_FALSE(s->find("absent").has_value());
+  s->save({"empty", "", 1});
+  CHECK(s->find("empty") == ""s);
+
+  // A batch is invisible to others until its commit, then visible whole.
+  s->begin();
+  s->save({"b1", "x", 1});
+  s->save({"b2", "y", 1});
+  CHECK(s->find("b1") == "x"s); // read your own writes inside the batch
+  CHECK_FALSE(other->find("b1").has_value());
+  s->commit();
+  CHECK(other->find("b1") == "x"s);
+  CHECK(other->find("b2") == "y"s);
+
+  // Rollback discards, and the session goes on working.
+  s->begin();
+  s->save({"r1", "z", 1});
+  s->rollback();
+  CHECK_FALSE(other->find("r1").has_value());
+  CHECK_FALSE(s->find("r1").has_value());
+  s->rollback(); // idempotent
+
+  // Version guard: an older version never replaces a newer one, in or out of a batch.
+  s->save({"g", "v2", 2});
+  s->save({"g", "v1", 1});
+  CHECK(s->find("g") == "v2"s);
+  s->begin();
+  s->save({"g", "v1b", 1});
+  s->save({"g", "v2b", 2}); // same version: a retried batch writes nothing new either
+  s->commit();
+  CHECK(other->find("g") == "v2"s);
+  s->save({"g", "v3", 3});
+  CHECK(s->find("g") == "v3"s);
+  s->save({"big", "b", (std::uint64_t{1} << 62) + 1});
+  s->save({"big", "a", (std::uint64_t{1} << 62)});
+  CHECK(s->find("big") == "b"s);
+
+  // A batch of 1,000.
+  s->begin();
+  for (int i = 0; i < 1000; ++i)
+    s->save({"many" + std::to_string(i), std::to_string(i), 1});
+  s->commit();
+  CHECK(other->find("many0") == "0"s);
+  CHECK(other->find("many999") == "999"s);
+  CHECK(s->usable());
+}
+
+std::string sqlite_file(const corral::test::temp_dir& dir) {
+  return (dir.path() / "store.db").string();
+}
+
+corral::sqlite_store_options sqlite_options(const corral::test::temp_dir& dir) {
+  corral::sqlite_store_options opt;
+  opt.path = sqlite_file(dir);
+  return opt;
+}
+
+void sqlite_exec(const std::string& file, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  INFO((err ? err : ""));
+  sqlite3_free(err);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+void pg_exec(const std::string& conninfo, const char* sql) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  PGresult* r = PQexec(c, sql);
+  INFO(PQresultErrorMessage(r));
+  bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  PQfinish(c);
+  REQUIRE(ok);
+}
+
+// A batch where the middle item violates a constraint: only it fails (fatal), the rest
+// commits.
+void check_fatal_item_spares_batch(corral::write_store& store) {
+  auto s = store.open();
+  s->begin();
+  s->save({"ok1", "abc", 1});
+  auto e = failure_of([&] { s->save({"bad", "far too long", 1}); });
+  CHECK(e.fault == store_fault::fatal);
+  CHECK_THAT(std::string(e.what()), Contains(store.name()) && Contains("save of key \"bad\""));
+  s->save({"ok2", "def", 1});
+  s->commit();
+  CHECK(s->find("ok1") == "abc"s);
+  CHECK(s->find("ok2") == "def"s);
+  CHECK_FALSE(s->find("bad").has_value());
+  CHECK(s->usable());
+}
+
+} // namespace
+
+TEST_CASE("sqlite store: round trip, batch, rollback, version guard", "[store]") {
+  corral::test::temp_dir dir("corral-sqlite");
+  corral::sqlite_store store(sqlite_options(dir));
+  CHECK(store.name() == "sqlite");
+  check_contract(store);
+}
+
+TEST_CASE("sqlite store: constraint is fatal for the item, a held lock is recoverable", "[store]") {
+  corral::test::temp_dir dir("corral-sqlite");
+  sqlite_exec(sqlite_file(dir), "CREATE TABLE checked (key TEXT PRIMARY KEY, value BLOB NOT NULL "
+                                "CHECK (length(value) <= 3), version INTEGER NOT NULL)");
+  auto opt = sqlite_options(dir);
+  opt.table = "checked";
+  opt.busy_timeout = std::chrono::milliseconds(20);
+  corral::sqlite_store store(opt);
+  check_fatal_item_spares_batch(store);
+
+  auto holder = store.open();
+  holder->begin(); // holds the write lock
+  auto s = store.open();
+  auto e = failure_of([&] { s->begin(); });
+  CHECK(e.fault == store_fault::recoverable);
+  CHECK_THAT(std::string(e.what()), Contains("begin") && Contains("locked"));
+  holder->rollback();
+  s->begin();
+  s->save({"after", "ok", 1});
+  s->commit();
+  CHECK(holder->find("after") == "ok"s);
+}
+
+TEST_CASE("sqlite store: user SQL", "[store]") {
+  corral::test::temp_dir dir("corral-sqlite");
+  sqlite_exec(sqlite_file(dir), "CREATE TABLE items (id TEXT PRIMARY KEY, body BLOB, rev INTEGER, "
+                                "UNIQUE (body))");
+  auto opt = sqlite_options(dir);
+  opt.table = "not an identifier: unused with user SQL";
+  opt.upsert_sql = "INSERT INTO items (id, body, rev) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO "
+                   "UPDATE SET body = excluded.body, rev = excluded.rev WHERE excluded.rev > rev";
+  opt.find_sql = "SELECT body FROM items WHERE id = ?1";
+  corral::sqlite_store store(opt);
+  auto s = store.open();
+  s->save({"a", "one", 1});
+  CHECK(s->find("a") == "one"s);
+  auto e = failure_of([&] { s->save({"b", "one", 1}); }); // UNIQUE (body)
+  CHECK(e.fault == store_fault::fatal);
+  auto bad_name = sqlite_options(dir);
+  bad_name.table = "bad;name";
+  CHECK_THROWS_AS(corral::sqlite_store(bad_name), std::invalid_argument);
+}
+
+TEST_CASE("postgres store: contract, constraint, restart", "[store]") {
+  corral::test::postgres_server pg;
+  corral::postgres_store_options opt;
+  opt.conninfo = pg.conninfo();
+  corral::postgres_store store(opt);
+  CHECK(store.name() == "postgres");
+  check_contract(store);
+
+  pg_exec(pg.conninfo(), "CREATE TABLE checked (key text PRIMARY KEY, value bytea NOT NULL "
+                         "CHECK (length(value) <= 3), version bigint NOT NULL)");
+  auto checked_opt = opt;
+  checked_opt.table = "checked";
+  corral::postgres_store checked(checked_opt);
+  check_fatal_item_spares_batch(checked); // the savepoint keeps the transaction alive
+
+  // The server goes away mid-batch: recoverable, session unusable; a new session works once
+  // it is back, and the committed data is still there.
+  auto s = store.open();
+  s->begin();
+  s->save({"lost", "x", 1});
+  pg.stop();
+  auto e = failure_of([&] {
+    s->save({"lost2", "y", 1});
+    s->commit();
+  });
+  CHECK(e.fault == store_fault::recoverable);
+  CHECK_FALSE(s->usable());
+  s->rollback(); // never throws on a dead connection
+  auto refused = failure_of([&] { store.open(); });
+  CHECK(refused.fault == store_fault::recoverable);
+  CHECK_THAT(std::string(refused.what()), Contains("postgres store: open failed"));
+  pg.start();
+  auto fresh = store.open();
+  CHECK(fresh->find("b1") == "x"s);
+  CHECK_FALSE(fresh->find("lost").has_value());
+  fresh->save({"lost", "x", 1});
+  CHECK(fresh->find("lost") == "x"s);
+}
+
+TEST_CASE("postgres store: conninfo from the environment", "[store]") {
+  corral::test::postgres_server pg;
+  ::setenv("CORRAL_TEST_PG", pg.conninfo().c_str(), 1);
+  corral::postgres_store_options opt;
+  opt.conninfo_env = "CORRAL_TEST_PG";
+  opt.table = "public.from_env";
+  corral::postgres_store store(opt);
+  auto s = store.open();
+  s->save({"k", "v", 1});
+  CHECK(s->find("k") == "v"s);
+  ::unsetenv("CORRAL_TEST_PG");
+}
+
+TEST_CASE("redis store: contract, wrong type, restart", "[store]") {
+  corral::test::redis_server redis;
+  corral::redis_store_options opt;
+  opt.port = redis.port();
+  opt.timeout = std::chrono::milliseconds(500);
+  corral::redis_store store(opt);
+  CHECK(store.name() == "redis");
+  check_contract(store);
+
+  // A key under the prefix that holds a string: fatal for that item alone.
+  {
+    redisContext* c = redisConnect("127.0.0.1", redis.port());
+    freeReplyObject(redisCommand(c, "SET corral:foreign plain"));
+    redisFree(c);
+  }
+  auto s = store.open();
+  auto e = failure_of([&] { s->save({"foreign", "v", 1}); });
+  CHECK(e.fault == store_fault::fatal);
+  CHECK_THAT(std::string(e.what()), Contains("save of key \"foreign\"") && Contains("WRONGTYPE"));
+  s->begin();
+  s->save({"fine", "v", 1});
+  s->save({"foreign", "v", 1});
+  try {
+    s->commit();
+    FAIL("commit accepted an item of the wrong type");
+  } catch (const corral::store_items_rejected& r) {
+    CHECK(r.fault == store_fault::fatal);
+    REQUIRE(r.items.size() == 1);
+    CHECK(r.items[0].first == "foreign");
+  }
+  CHECK(s->find("fine") == "v"s);
+  CHECK(s->usable());
+
+  // The server goes away: recoverable, unusable; back after a restart with its data.
+  redis.stop();
+  s->begin();
+  s->save({"during", "v", 1});
+  auto down = failure_of([&] { s->commit(); });
+  CHECK(down.fault == store_fault::recoverable);
+  CHECK_FALSE(s->usable());
+  CHECK(failure_of([&] { store.open(); }).fault == store_fault::recoverable);
+  redis.start();
+  auto fresh = store.open();
+  CHECK(fresh->find("fine") == "v"s);
+  CHECK(fresh->find("b1") == "x"s);
+  fresh->save({"during", "v", 1});
+  CHECK(fresh->find("during") == "v"s);
+}
+
+namespace {
+
+corral::config_error store_config_error(const std::string& json) {
+  try {
+    corral::make_store(boost::json::parse(json), "caches[0].store");
+  } catch (const corral::config_error& e) {
+    return e;
+  }
+  FAIL("no config_error for " << json);
+  return corral::config_error("", "");
+}
+
+class null_store : public corral::write_store {
+public:
+  std::string name() const override { return "null"; }
+  std::unique_ptr<corral::store_session> open() override { return nullptr; }
+};
+
+} // namespace
+
+TEST_CASE("store config: stores by name, errors name the path", "[store]") {
+  auto sqlite = corral::make_store(boost::json::parse(R"({"type": "sqlite", "path": "x.db",
+      "table": "kv", "busy_timeout": "250ms", "synchronous": "normal"})"),
+                                   "store");
+  CHECK(sqlite->name() == "sqlite");
+  CHECK(dynamic_cast<corral::sqlite_store&>(*sqlite).options().busy_timeout ==
+        std::chrono::milliseconds(250));
+  auto pg = corral::make_store(
+      boost::json::parse(R"({"type": "postgres", "conninfo": "host=h", "connect_timeout": 3000})"),
+      "store");
+  CHECK(dynamic_cast<corral::postgres_store&>(*pg).options().connect_timeout ==
+        std::chrono::seconds(3));
+  auto redis = corral::make_store(boost::json::parse(R"({"type": "redis", "host": "127.0.0.1",
+      "port": 6380, "prefix": "p:", "timeout": "2s"})"),
+                                  "store");
+  CHECK(dynamic_cast<corral::redis_store&>(*redis).options().port == 6380);
+  CHECK(dynamic_cast<corral::redis_store&>(*redis).options().timeout == std::chrono::seconds(2));
+
+  struct bad {
+    const char* json;
+    const char* path;
+    const char* part;
+  };
+  for (const bad& b : {
+           bad{R"({"type": "redis", "port": 70000})", "caches[0].store.port", "[1, 65535]"},
+           bad{R"({"type": "redis", "port": "6379"})", "caches[0].store.port", "string"},
+           bad{R"({"type": "redis", "timeout": "2 sec"})", "caches[0].store.timeout", "2 sec"},
+           bad{R"({"type": "redis", "timeout": 0})", "caches[0].store.timeout", "at least"},
+           bad{R"({"type": "sqlite", "path": "x", "bogus": 1})", "caches[0].store.bogus",
+               "unknown key"},
+           bad{R"({"type": "sqlite"})", "caches[0].store.path", "missing"},
+           bad{R"({"type": "sqlite", "path": "x", "table": "a;b"})", "caches[0].store.table",
+               "identifier"},
+           bad{R"({"type": "sqlite", "path": "x", "synchronous": "off"})",
+               "caches[0].store.synchronous", "\"full\""},
+           bad{R"({"type": "postgres", "upsert_sql": 1})", "caches[0].store.upsert_sql",
+               "expected a string"},
+           bad{R"({"type": "mongo"})", "caches[0].store.type", "unknown store type"},
+           bad{R"({"path": "x"})", "caches[0].store.type", "missing"},
+           bad{R"("sqlite")", "caches[0].store", "expected a store object"},
+       }) {
+    INFO(b.json);
+    auto e = store_config_error(b.json);
+    CHECK(e.path() == b.path);
+    CHECK_THAT(std::string(e.what()), Contains(b.part));
+  }
+
+  corral::register_store_type("null", [](const boost::json::object&, const std::string&) {
+    return std::make_shared<null_store>();
+  });
+  CHECK(corral::make_store(boost::json::parse(R"({"type": "null"})"), "s")->name() == "null");
+  CHECK_THROWS_AS(corral::register_store_type("sqlite", [](auto&, auto&) { return nullptr; }),
+                  std::invalid_argument);
+}
