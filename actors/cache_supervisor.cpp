@@ -8,7 +8,9 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/batcher.hpp"
 #include "actors/key_actor.hpp"
+#include "actors/writer.hpp"
 #include "runtime/cache_tier.hpp"
 
 namespace corral {
@@ -125,6 +127,10 @@ public:
     }
     st_.actors.clear();
     st_.core->metrics.resident_actors = 0;
+    if (st_.core->batcher)
+      self_->send(st_.core->batcher, shutdown_atom::value);
+    if (st_.core->writer)
+      self_->send(st_.core->writer, shutdown_atom::value);
     self_->quit();
   }
 
@@ -203,6 +209,9 @@ private:
       if (c.live)
         --excess;
     }
+    // Dirty entries cannot go before they are written: ask the writer not to wait.
+    if (excess > 0 && st_.core->writer && table.dirty_count() > 0)
+      self_->send(st_.core->writer, drain_atom::value);
   }
 
   self_ptr self_;
@@ -211,6 +220,10 @@ private:
 
 supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr core) {
   self->state.core = std::move(core);
+  if (self->state.core->batch_loader)
+    spawn_batcher(self, self->state.core); // before any key actor, which hands loads to it
+  if (self->state.core->write_behind)
+    spawn_writer(self, self->state.core);
   self->set_down_handler([self](caf::down_msg& dm) { supervisor_logic{self}.on_down(dm); });
   self->delayed_send(self, housekeeping_period(self->state.core->cfg), housekeep_atom::value);
   return {
@@ -225,11 +238,9 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
         if (!e)
           return make_caf_error(errc::bad_value,
                                 "cannot decode value for key '" + key + "': " + err);
-        auto now = core.now();
-        e->expires_at = core.put_expiry(now); // a put by message expires like cache<V>::put
-        e->refresh_at = core.refresh_due(now);
-        core.table.publish(key, e, core.table.next_version(), now);
-        core.count(counter::puts);
+        // An actor must not block: a full write-behind backlog fails this put at once.
+        if (auto refused = core.put_entry(key, std::move(e), false); refused.code != errc::none)
+          return make_caf_error(refused.code, refused.message);
         return ok_atom::value;
       },
       [self](invalidate_atom, const std::string& key) -> caf::result<ok_atom> {

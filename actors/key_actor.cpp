@@ -112,7 +112,7 @@ public:
                     "key '" + st_.key + "' is backing off after a failed load: " + st_.last_error);
       return;
     }
-    if (!st_.core->loader) {
+    if (!st_.core->can_load()) {
       st_.core->count(counter::errors);
       token->deliver(outcome::failed(errc::no_loader, "cache '" + cfg_.name +
                                                           "' has no loader and key '" + st_.key +
@@ -242,7 +242,7 @@ public:
 
 private:
   void start_load() {
-    if (st_.current_load != 0 || !st_.core->loader)
+    if (st_.current_load != 0 || !st_.core->can_load())
       return;
     auto id = ++st_.next_load_id;
     auto version = st_.core->table.next_version();
@@ -251,16 +251,20 @@ private:
     auto abandoned = std::make_shared<std::atomic<bool>>(false);
     // A weak address: a job stuck past shutdown must not keep the actor (and its system) alive.
     auto me = self_->address();
-    bool queued = core->loads.submit([core, key, id, version, me, abandoned] {
-      std::shared_ptr<load_outcome> out;
-      if (abandoned->load()) {
-        out = std::make_shared<load_outcome>();
-        out->skipped = true;
-      } else {
-        out = core->run_load(key);
-      }
-      core->post_to(me, load_done_msg{id, version, std::move(out)});
-    });
+    bool queued = true;
+    if (core->batch_loader)
+      self_->send(core->batcher, batch_item_msg{key, id, version, me, abandoned});
+    else
+      queued = core->loads.submit([core, key, id, version, me, abandoned] {
+        std::shared_ptr<load_outcome> out;
+        if (abandoned->load()) {
+          out = std::make_shared<load_outcome>();
+          out->skipped = true;
+        } else {
+          out = core->run_load(key);
+        }
+        core->post_to(me, load_done_msg{id, version, std::move(out)});
+      });
     if (!queued) {
       answer_all([&](reply_token& t) {
         count_and_deliver(t, outcome::failed(errc::shutting_down, "loader pool stopped"),

@@ -4,6 +4,7 @@
 // loaded entries) and never leave the process.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,6 +39,8 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using forget_atom = caf::atom_constant<caf::atom("forget")>;
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
 using fold_atom = caf::atom_constant<caf::atom("fold")>;
+using batch_flush_atom = caf::atom_constant<caf::atom("bflush")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
 
 // -- public, serializable payloads -------------------------------------------------------------
 
@@ -82,14 +85,52 @@ struct load_done_msg {
   std::shared_ptr<load_outcome> outcome;
 };
 
+/// A key actor's load, handed to its cache's batcher instead of the loader pool.
+struct batch_item_msg {
+  std::string key;
+  std::uint64_t load_id = 0;
+  std::uint64_t version = 0;
+  caf::actor_addr requester; // the key actor: gets a load_done_msg with this load_id
+  /// Set by the key actor when it gives up on the load (load_timeout): if the batch has not
+  /// started yet, the key is left out of the call.
+  std::shared_ptr<std::atomic<bool>> abandoned;
+};
+
+struct batch_report; // runtime/write_batch.hpp
+struct flush_ticket; // actors/writer.hpp
+
+/// A write-behind batch came back from the store (writer thread to writer actor).
+struct write_done_msg {
+  std::shared_ptr<batch_report> report;
+};
+
+/// flush(): answered through the ticket once everything dirty now is written or dead.
+struct flush_msg {
+  std::shared_ptr<flush_ticket> ticket;
+};
+
 } // namespace corral
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::write_done_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::flush_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::local_get_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::load_done_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::batch_item_msg)
 
 namespace corral {
 
 // -- actor interfaces ---------------------------------------------------------------------------
+
+/// Groups the loads of a cache with a batch loader into batch calls (actors/batcher.hpp).
+using batcher_actor = caf::typed_actor<caf::reacts_to<batch_item_msg>,
+                                       caf::reacts_to<batch_flush_atom, std::uint64_t>,
+                                       caf::reacts_to<shutdown_atom>>;
+
+/// Drains a write-behind cache's dirty entries to its store (actors/writer.hpp).
+using writer_actor =
+    caf::typed_actor<caf::reacts_to<drain_atom>, caf::reacts_to<housekeep_atom>,
+                     caf::reacts_to<write_done_msg>, caf::reacts_to<flush_msg>,
+                     caf::reacts_to<deadline_atom, std::uint64_t>, caf::reacts_to<shutdown_atom>>;
 
 /// The public interface of a cache: what a CAF actor (local or remote) sends to the handle
 /// returned by runtime::cache_actor(name). Values travel as bytes produced by the cache's

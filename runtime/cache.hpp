@@ -9,6 +9,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "actors/writer.hpp"
 #include "runtime/cache_core.hpp"
 #include "runtime/cache_tier.hpp"
 #include "runtime/epoch.hpp"
@@ -77,16 +78,36 @@ public:
   /// Stores a value, visible at once to every reader. A load that started before this put
   /// never overwrites it. Returns false (and stores nothing) once the runtime has stopped.
   bool put(std::string_view key, V value) const {
-    if (closed_error())
-      return false;
-    auto e = std::unique_ptr<entry>(new value_entry<V>(std::move(value)));
-    auto now = core_->now();
-    e->expires_at = core_->put_expiry(now);
-    e->refresh_at = core_->refresh_due(now);
-    core_->table.publish(key, e, core_->table.next_version(), now);
-    core_->count(counter::puts);
-    return true;
+    return try_put(key, std::move(value)).code == errc::none;
   }
+
+  /// As put(), saying why a put was refused: errc::shutting_down once the runtime stopped, or
+  /// errc::backlog_full on a write-behind cache whose store cannot keep up (max_dirty).
+  error try_put(std::string_view key, V value) const {
+    if (auto closed = closed_error())
+      return *closed;
+    return core_->put_entry(key, std::unique_ptr<entry>(new value_entry<V>(std::move(value))));
+  }
+
+  /// Write-behind caches: returns once everything dirty now is written to the store or
+  /// dead-lettered (or `timeout` passed: then `complete` is false and `unwritten` says how
+  /// many are left). A read-through cache has nothing to flush.
+  flush_result flush(duration timeout = std::chrono::seconds(30)) const {
+    if (!core_->write_behind) {
+      flush_result r;
+      r.complete = true;
+      return r;
+    }
+    if (auto closed = closed_error()) {
+      flush_result r;
+      r.error = closed->message;
+      return r;
+    }
+    return flush_write_behind(*core_, timeout);
+  }
+
+  /// Unwritten entries (write-behind caches).
+  std::size_t dirty() const { return core_->table.dirty_count(); }
 
   /// Drops the key's entry; a load in flight for it cannot store its now-stale result.
   /// Returns whether an entry was dropped (false, doing nothing, once the runtime stopped).

@@ -5,6 +5,7 @@
 
 #include "runtime/cache_tier.hpp"
 #include "runtime/epoch.hpp"
+#include "runtime/write_behind.hpp"
 
 #include <ctime>
 
@@ -87,6 +88,108 @@ std::shared_ptr<load_outcome> cache_core::run_load(const std::string& key) noexc
     out->error_message = std::string{"load failed: "} + ex.what();
     return out;
   }
+}
+
+std::vector<std::shared_ptr<load_outcome>>
+cache_core::run_batch_load(const std::vector<std::string>& keys) noexcept {
+  std::vector<std::shared_ptr<load_outcome>> outs(keys.size());
+  try {
+    auto start = load_clock_now();
+    std::vector<std::string> source_keys;
+    std::vector<std::size_t> source_slots;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (tier1) {
+        auto tier_start = load_clock_now();
+        auto r = tier1->get(keys[i]);
+        auto tier_end = load_clock_now();
+        metrics.record(timing::tier1, ns_between(tier_start, tier_end));
+        if (r.result == erased_tier::status::hit) {
+          count(counter::tier1_hits);
+          outs[i] = std::make_shared<load_outcome>();
+          outs[i]->result = load_outcome::kind::value;
+          outs[i]->value = std::move(r.value);
+          outs[i]->took = tier_end - tier_start;
+          continue;
+        }
+        count(r.result == erased_tier::status::miss ? counter::tier1_misses
+                                                    : counter::tier1_errors);
+      }
+      source_keys.push_back(keys[i]);
+      source_slots.push_back(i);
+    }
+    if (!source_keys.empty()) {
+      auto source_start = load_clock_now();
+      auto loaded = batch_loader(source_keys);
+      auto end = load_clock_now();
+      metrics.record(timing::source, ns_between(source_start, end));
+      for (std::size_t j = 0; j < source_slots.size(); ++j) {
+        auto& out = loaded.at(j); // a wrapped batch loader returns one outcome per key
+        count(out->result == load_outcome::kind::error ? counter::source_errors
+                                                       : counter::source_loads);
+        out->from_source = true;
+        out->took = end - start; // the whole batch: what this key's load cost in time
+        outs[source_slots[j]] = std::move(out);
+      }
+    }
+    auto end = load_clock_now();
+    for (std::size_t i = 0; i < keys.size(); ++i) // one load per key, as without batching
+      metrics.record(timing::load, ns_between(start, end));
+  } catch (const std::exception& ex) {
+    for (auto& out : outs) {
+      if (!out || out->result != load_outcome::kind::value) {
+        out = std::make_shared<load_outcome>(); // if even this throws, terminate is fair
+        out->error_message = std::string{"batch load failed: "} + ex.what();
+      }
+    }
+  }
+  return outs;
+}
+
+error cache_core::put_entry(std::string_view key, std::unique_ptr<entry> e, bool may_wait) {
+  auto now = this->now();
+  e->refresh_at = refresh_due(now);
+  auto* wb = write_behind.get();
+  if (wb == nullptr) {
+    e->expires_at = put_expiry(now);
+    table.publish(key, e, table.next_version(), now);
+    count(counter::puts);
+    return {};
+  }
+  if (auto err = wait_for_room(key, may_wait); err.code != errc::none)
+    return err;
+  e->dirty = true;
+  e->expires_at = time_point::max(); // the newest truth: it never expires, even once written
+  table.publish(key, e, table.next_version(), now);
+  count(counter::puts);
+  if (table.dirty_count() >= cfg.write_batch_size && !wb->drain_requested.exchange(true))
+    post_to(writer_address(), drain_atom::value);
+  return {};
+}
+
+error cache_core::wait_for_room(std::string_view key, bool may_wait) {
+  auto full = [&] { return table.dirty_count() >= cfg.max_dirty; };
+  if (!full())
+    return {};
+  {
+    detail::epoch_guard guard; // a put over an unwritten value does not grow the backlog
+    const entry* cur = table.find_exact(key);
+    if (cur != nullptr && cur->dirty.load(std::memory_order_relaxed))
+      return {};
+  }
+  auto& wb = *write_behind;
+  if (!wb.drain_requested.exchange(true))
+    post_to(writer_address(), drain_atom::value);
+  if (may_wait && cfg.max_dirty_wait.count() > 0) {
+    std::unique_lock<std::mutex> lock{wb.room_mtx};
+    wb.room_cv.wait_for(lock, cfg.max_dirty_wait, [&] { return !full() || closing.load(); });
+    if (!full())
+      return {};
+  }
+  count(counter::errors);
+  return {errc::backlog_full, "cache '" + cfg.name + "' has " +
+                                  std::to_string(table.dirty_count()) +
+                                  " unwritten entries (max_dirty " + std::to_string(cfg.max_dirty) +
+                                  "); put of key '" + std::string{key} + "' refused"};
 }
 
 void cache_core::write_back_if_current(const std::string& key, std::uint64_t version,

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <typeinfo>
+#include <vector>
 
 #include <caf/actor_clock.hpp>
 #include <caf/send.hpp>
@@ -37,7 +38,12 @@ struct value_ops {
 /// Calls the user's loader for a key. Never throws: failures are reported in the outcome.
 using erased_loader = std::function<std::shared_ptr<load_outcome>(const std::string& key)>;
 
-struct erased_tier; // runtime/cache_tier.hpp
+/// Calls the user's batch loader: one outcome per key, in the keys' order. Never throws.
+using erased_batch_loader =
+    std::function<std::vector<std::shared_ptr<load_outcome>>(const std::vector<std::string>& keys)>;
+
+struct erased_tier;       // runtime/cache_tier.hpp
+struct write_behind_link; // runtime/write_behind.hpp
 
 struct cache_core {
   cache_core(cache_config c, const value_ops& o, erased_loader l, executor& ex,
@@ -55,6 +61,14 @@ struct cache_core {
   const erased_loader loader; // may be empty: misses then fail with errc::no_loader
   /// Optional tier 1 asked before the loader (two-tier load); set before the supervisor starts.
   std::shared_ptr<erased_tier> tier1;
+  /// Optional batch loader (runtime/batch_loader.hpp); set before the supervisor starts. When
+  /// set, key actors hand their loads to `batcher` instead of the loader pool.
+  erased_batch_loader batch_loader;
+  batcher_actor batcher; // set by the supervisor before it spawns any key actor
+  /// Write-behind (runtime/write_behind.hpp): set before the supervisor starts; null for a
+  /// read-through cache. Its writer actor is spawned by the supervisor.
+  std::shared_ptr<write_behind_link> write_behind;
+  writer_actor writer;
   executor& loads;
   caf::actor_clock& clock; // the actor system's clock: the test clock in message-level tests
   entry_table table;
@@ -82,6 +96,14 @@ struct cache_core {
   /// Runs one load for `key`: tier 1 first if there is one, then the loader; records counters
   /// and timings. Called on a loader thread; never throws.
   std::shared_ptr<load_outcome> run_load(const std::string& key) noexcept;
+
+  /// Runs one batch load: tier 1 first for each key if there is one, then one batch-loader call
+  /// for the keys tier 1 did not have. One outcome per key, in order. Never throws.
+  std::vector<std::shared_ptr<load_outcome>>
+  run_batch_load(const std::vector<std::string>& keys) noexcept;
+
+  /// Whether misses can be loaded at all (a loader or a batch loader).
+  bool can_load() const noexcept { return loader || batch_loader; }
 
   /// Queues a job on the loader pool unless the runtime has stopped (the pool may be gone).
   bool submit(executor::job j) const {
@@ -174,6 +196,18 @@ struct cache_core {
       caf::anon_send(strong, std::forward<Ts>(xs)...);
   }
 
+  /// The writer's address (null unless write-behind, or once the runtime stopped).
+  caf::actor_addr writer_address() const {
+    std::shared_lock<std::shared_mutex> gate{send_gate_};
+    return writer.address();
+  }
+
+  /// Stores a put value (from a handle or a put message). On a write-behind cache the entry is
+  /// dirty and never expires until written; beyond max_dirty unwritten entries the put waits
+  /// up to max_dirty_wait for room, then fails with errc::backlog_full.
+  /// `may_wait` false (an actor's put) never waits.
+  error put_entry(std::string_view key, std::unique_ptr<entry> e, bool may_wait = true);
+
   /// The supervisor's handle (null once the runtime stopped), read under the same lock that
   /// releases it.
   supervisor_actor supervisor_handle() const {
@@ -187,10 +221,13 @@ struct cache_core {
     std::unique_lock<std::shared_mutex> gate{send_gate_};
     sends_closed_ = true;
     supervisor = nullptr;
+    batcher = nullptr;
+    writer = nullptr;
   }
 
 private:
   void request_refresh(std::string_view key) const;
+  error wait_for_room(std::string_view key, bool may_wait);
 
   /// The time for load measurements on a loader thread: the runtime's clock while it runs,
   /// the system clock once it stopped (a loader stuck past shutdown must not touch it).

@@ -31,6 +31,12 @@ constexpr duration_member duration_members[] = {
     {"load_timeout", &cache_config::load_timeout},
     {"error_backoff", &cache_config::error_backoff},
     {"error_backoff_max", &cache_config::error_backoff_max},
+    {"batch_window", &cache_config::batch_window},
+    {"write_interval", &cache_config::write_interval},
+    {"max_dirty_wait", &cache_config::max_dirty_wait},
+    {"write_retry", &cache_config::write_retry},
+    {"write_retry_max", &cache_config::write_retry_max},
+    {"flush_timeout", &cache_config::flush_timeout},
     {"prune_interval", &cache_config::prune_interval},
     {"idle_timeout", &cache_config::idle_timeout},
 };
@@ -66,6 +72,13 @@ void validate_cache(const runtime_config& cfg, std::size_t index) {
   if (!(cache.ttl_jitter >= 0.0 && cache.ttl_jitter < 1.0))
     throw config_error(cache_path(index, "ttl_jitter"),
                        "expected a number in [0, 1), found " + std::to_string(cache.ttl_jitter));
+  if (cache.write_batch_size < 1)
+    throw config_error(cache_path(index, "write_batch_size"),
+                       "expected a positive integer, found 0");
+  if (cache.max_dirty < 1)
+    throw config_error(cache_path(index, "max_dirty"), "expected a positive integer, found 0");
+  if (cache.batch_size < 1)
+    throw config_error(cache_path(index, "batch_size"), "expected a positive integer, found 0");
   if (cache.error_backoff.count() > 0 && cache.error_backoff_max < cache.error_backoff)
     throw config_error(cache_path(index, "error_backoff_max"),
                        "expected at least error_backoff (" + format_duration(cache.error_backoff) +

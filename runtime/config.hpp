@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
 #include "runtime/resource_config.hpp"
 
 namespace corral {
@@ -51,6 +53,28 @@ struct cache_config {
   /// doubling per consecutive failure up to error_backoff_max.
   duration error_backoff{0};
   duration error_backoff_max{std::chrono::seconds(30)};
+  /// Batch loading (caches with a batch loader only, see runtime/batch_loader.hpp): loads that
+  /// arrive within this window of the first are grouped into one batch-loader call...
+  duration batch_window{std::chrono::milliseconds(5)};
+  /// ...of at most this many keys; a full batch is called at once.
+  std::size_t batch_size{100};
+  /// Write-behind (runtime/write_behind.hpp): the store, as a JSON object chosen by "type"
+  /// (store/store_config.hpp). Null = none; a store given in code takes precedence.
+  boost::json::value store;
+  /// The writer drains dirty entries this often...
+  duration write_interval{std::chrono::seconds(1)};
+  /// ...or at once when this many are dirty; also the most items per transaction.
+  std::size_t write_batch_size{500};
+  /// Bound on unwritten entries (memory stays bounded while the store is down). A put beyond
+  /// it waits up to max_dirty_wait for the writer to make room, then fails (errc::backlog_full).
+  std::size_t max_dirty{100000};
+  duration max_dirty_wait{std::chrono::seconds(1)};
+  /// After a failed batch (store down, deadlock) the writer waits this long, doubling per
+  /// consecutive failure up to write_retry_max.
+  duration write_retry{std::chrono::milliseconds(100)};
+  duration write_retry_max{std::chrono::seconds(30)};
+  /// Shutdown writes the dirty backlog for at most this long, then reports what is left.
+  duration flush_timeout{std::chrono::seconds(10)};
   /// Soft limit on cached entries, enforced by the supervisor's prune timer (sampled LRU).
   /// 0 = unbounded.
   std::size_t max_entries{0};

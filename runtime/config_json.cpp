@@ -1,5 +1,7 @@
 #include "runtime/config_json.hpp"
 
+#include "store/store_config.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -251,6 +253,21 @@ template <class Config> key_handler<Config> bool_key(std::string_view key, bool 
           [=](const Config& c) { return json::value(c.*member); }};
 }
 
+/// A write-behind store: an object checked now by make_store (store/store_config.hpp), so that
+/// a bad store config fails at parse time with its path; null = none.
+template <class Config>
+key_handler<Config> store_key(std::string_view key, json::value Config::*member) {
+  return {key, "a store object such as {\"type\": \"sqlite\", \"path\": \"corral.db\"}", false,
+          [=](const json::value& v, const std::string& path, Config& c) {
+            if (!v.is_null() && !v.is_object())
+              fail(path, "expected a store object, found " + describe(v));
+            if (v.is_object())
+              make_store(v, path);
+            c.*member = v;
+          },
+          [=](const Config& c) { return c.*member; }};
+}
+
 template <class Config>
 key_handler<Config> non_negative_number_key(std::string_view key, double Config::*member) {
   return {key, "a non-negative number", false,
@@ -290,6 +307,16 @@ const std::vector<key_handler<cache_config>>& cache_keys() {
       duration_key("load_timeout", &c::load_timeout),
       duration_key("error_backoff", &c::error_backoff),
       duration_key("error_backoff_max", &c::error_backoff_max),
+      duration_key("batch_window", &c::batch_window),
+      count_key("batch_size", &c::batch_size),
+      store_key("store", &c::store),
+      duration_key("write_interval", &c::write_interval),
+      count_key("write_batch_size", &c::write_batch_size),
+      count_key("max_dirty", &c::max_dirty),
+      duration_key("max_dirty_wait", &c::max_dirty_wait),
+      duration_key("write_retry", &c::write_retry),
+      duration_key("write_retry_max", &c::write_retry_max),
+      duration_key("flush_timeout", &c::flush_timeout),
       count_key("max_entries", &c::max_entries),
       duration_key("prune_interval", &c::prune_interval),
       duration_key("idle_timeout", &c::idle_timeout),

@@ -49,6 +49,11 @@ struct entry {
   /// How long the load of this value took (XFetch's delta); 0 for put values.
   std::chrono::nanoseconds load_time{0};
   std::string key;
+  /// Write-behind: a put value not yet written to the store. Set before publishing, cleared
+  /// only under the table's shard lock (atomic because put() peeks at it without the lock). A
+  /// dirty entry is never evicted, and only a newer dirty entry (a put) may replace it: no
+  /// load or invalidate can drop it.
+  std::atomic<bool> dirty{false};
 
   bool fresh_at(time_point now) const noexcept { return now < expires_at; }
   bool live() const noexcept { return kind != entry_kind::tombstone; }

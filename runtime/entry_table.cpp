@@ -1,6 +1,8 @@
 #include "runtime/entry_table.hpp"
 
+#include <chrono>
 #include <functional>
+#include <unordered_set>
 
 #include "runtime/epoch.hpp"
 
@@ -45,6 +47,13 @@ entry_table::~entry_table() {
     }
     delete b;
   }
+}
+
+std::uint64_t entry_table::initial_version() noexcept {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  return ns > 0 ? static_cast<std::uint64_t>(ns) : 0;
 }
 
 std::size_t entry_table::hash_key(std::string_view key) noexcept {
@@ -147,10 +156,13 @@ void entry_table::grow_locked(shard& s, garbage& g) {
 
 std::optional<entry_table::position> entry_table::claim_locked(shard& s, std::string_view key,
                                                                std::size_t hash,
-                                                               std::uint64_t version, garbage& g) {
+                                                               std::uint64_t version, bool dirty,
+                                                               garbage& g) {
   auto pos = locate_locked(s, key, hash);
   if (pos.current != nullptr && version <= pos.current->version)
     return std::nullopt;
+  if (pos.current != nullptr && pos.current->dirty && !dirty)
+    return std::nullopt; // an unwritten value: only a newer put replaces it
   if (pos.current == nullptr && s.links >= s.buckets.load(std::memory_order_relaxed)->size()) {
     grow_locked(s, g);
     pos = locate_locked(s, key, hash);
@@ -164,10 +176,14 @@ std::optional<bool> entry_table::store(std::string_view key, std::unique_ptr<ent
   auto& s = shard_of(hash);
   garbage g; // destroyed after `guard`: retires outside the shard lock
   std::lock_guard<std::mutex> guard{s.mtx};
-  auto pos = claim_locked(s, key, hash, version, g);
+  auto pos = claim_locked(s, key, hash, version, e->dirty, g);
   if (!pos)
     return std::nullopt;
   bool was_live = pos->current != nullptr && pos->current->live();
+  if (e->dirty && !(pos->current != nullptr && pos->current->dirty)) {
+    s.dirty_keys.emplace_back(key);
+    dirty_total_.fetch_add(1, std::memory_order_relaxed);
+  }
   bool is_live = e->live();
   e->hash = hash;
   e->key.assign(key);
@@ -209,7 +225,64 @@ bool entry_table::drop_tombstone(std::string_view key) {
 }
 
 bool entry_table::evict(std::string_view key) {
-  return remove_if(key, [](const entry&) { return true; });
+  return remove_if(key, [](const entry& e) { return !e.dirty; });
+}
+
+std::vector<entry_table::dirty_item> entry_table::take_dirty(std::size_t max) {
+  std::vector<dirty_item> out;
+  std::size_t shards = shard_mask_ + 1;
+  for (std::size_t n = 0; n < shards && out.size() < max; ++n) {
+    auto& s = shards_[dirty_cursor_];
+    dirty_cursor_ = (dirty_cursor_ + 1) % shards;
+    std::lock_guard<std::mutex> guard{s.mtx};
+    auto& keys = s.dirty_keys;
+    // Compacts as it goes: clean, evicted and repeated keys leave the list.
+    std::size_t keep = 0;
+    std::unordered_set<const entry*> seen; // a key's current entry is unique to it
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      auto pos = locate_locked(s, keys[i], hash_key(keys[i]));
+      if (pos.current == nullptr || !pos.current->dirty || !seen.insert(pos.current).second)
+        continue;
+      if (out.size() < max)
+        out.push_back({keys[i], pos.current->version});
+      if (keep != i)
+        keys[keep] = std::move(keys[i]);
+      ++keep;
+    }
+    keys.resize(keep);
+  }
+  return out;
+}
+
+bool entry_table::mark_clean(std::string_view key, std::uint64_t version) {
+  auto hash = hash_key(key);
+  auto& s = shard_of(hash);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto pos = locate_locked(s, key, hash);
+  if (pos.current == nullptr || !pos.current->dirty || pos.current->version != version)
+    return false;
+  pos.current->dirty = false;
+  dirty_total_.fetch_sub(1, std::memory_order_relaxed);
+  return true;
+}
+
+bool entry_table::republish(std::string_view key, std::unique_ptr<entry>& e,
+                            std::uint64_t version) {
+  auto hash = hash_key(key);
+  auto& s = shard_of(hash);
+  garbage g; // destroyed after `guard`: retires outside the shard lock
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto pos = locate_locked(s, key, hash);
+  if (pos.current == nullptr || pos.current->version != version || !pos.current->live())
+    return false;
+  e->hash = hash;
+  e->key.assign(key);
+  e->version = version;
+  e->dirty = pos.current->dirty.load();
+  e->access_tick.store(pos.current->access_tick.load(std::memory_order_relaxed),
+                       std::memory_order_relaxed);
+  replace_locked(s, pos, e.release(), g);
+  return true;
 }
 
 std::size_t entry_table::size() const noexcept {

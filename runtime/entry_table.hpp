@@ -70,6 +70,22 @@ public:
   /// Live entries (tombstones not counted).
   std::size_t size() const noexcept;
 
+  // -- write-behind --
+  struct dirty_item {
+    std::string key;
+    std::uint64_t version;
+  };
+  /// Up to `max` dirty keys with their current versions, oldest shard first in rotation so that
+  /// no shard starves. Does not clear anything: see mark_clean.
+  std::vector<dirty_item> take_dirty(std::size_t max);
+  /// Clears the key's dirty mark if its entry is still the one of `version` (no newer put).
+  bool mark_clean(std::string_view key, std::uint64_t version);
+  /// Replaces the key's entry by `e` if the current entry has `version`, keeping that version
+  /// and its dirty mark (write-behind merges store-owned fields into the cached value).
+  bool republish(std::string_view key, std::unique_ptr<entry>& e, std::uint64_t version);
+  /// Entries not yet written to the store.
+  std::size_t dirty_count() const noexcept { return dirty_total_.load(std::memory_order_relaxed); }
+
   struct sample_item {
     std::string key;
     std::uint32_t access_tick;
@@ -96,6 +112,8 @@ private:
     alignas(64) mutable std::mutex mtx;       // own line: readers never touch it
     std::size_t links = 0;                    // entries in chains, tombstones included
     std::atomic<std::size_t> live{0};
+    /// Keys that became dirty, possibly clean again or repeated: take_dirty compacts it.
+    std::vector<std::string> dirty_keys;
   };
   /// Where a key's entry hangs: the link pointing at it (or where it would be inserted).
   struct position {
@@ -126,11 +144,17 @@ private:
   /// Unlinks the key's entry if `pred(entry)` holds.
   template <class Pred> bool remove_if(std::string_view key, Pred pred);
   std::optional<position> claim_locked(shard& s, std::string_view key, std::size_t hash,
-                                       std::uint64_t version, garbage& g);
+                                       std::uint64_t version, bool dirty, garbage& g);
 
   const std::size_t shard_mask_;
   std::unique_ptr<shard[]> shards_;
-  std::atomic<std::uint64_t> version_clock_{0};
+  /// Starts at the wall clock in nanoseconds: versions reach write-behind stores, whose rows
+  /// are version-guarded, so a restarted process must write versions above its predecessor's
+  /// (it would need to have made more than one version per nanosecond to collide).
+  std::atomic<std::uint64_t> version_clock_{initial_version()};
+  static std::uint64_t initial_version() noexcept;
+  std::atomic<std::size_t> dirty_total_{0};
+  std::size_t dirty_cursor_ = 0; // take_dirty's starting shard (the writer's only)
 };
 
 } // namespace corral

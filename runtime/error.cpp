@@ -28,6 +28,10 @@ const char* to_string(errc code) noexcept {
     return "not_loaded";
   case errc::no_such_resource:
     return "no_such_resource";
+  case errc::backlog_full:
+    return "backlog_full";
+  case errc::write_failed:
+    return "write_failed";
   }
   return "unknown";
 }

@@ -20,6 +20,8 @@ enum class errc : std::uint8_t {
   type_mismatch = 9,     // a cache handle was asked for with a value type other than the cache's
   not_loaded = 10,       // a resource has no value yet (before its first successful load)
   no_such_resource = 11, // no resource of that name (never declared, or removed)
+  backlog_full = 12,     // write-behind: max_dirty unwritten entries, and the put could not wait
+  write_failed = 13,     // write-behind: the store refused the item for good (dead-lettered)
 };
 
 /// Short stable name of a code ("not_found", "timeout", ...).

@@ -1,13 +1,17 @@
 #include "runtime/runtime.hpp"
 
 #include <algorithm>
+#include <future>
 #include <stdexcept>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "actors/cache_supervisor.hpp"
+#include "actors/writer.hpp"
 #include "messages/cache_messages.hpp"
+#include "runtime/store_lookup.hpp"
+#include "store/store_config.hpp"
 
 namespace corral {
 
@@ -18,7 +22,8 @@ thread_local bool in_metrics_callback = false;
 
 struct registered_loader {
   const std::type_info* type;
-  erased_loader fn;
+  erased_loader fn; // one of the two is set
+  erased_batch_loader batch;
 };
 
 struct registered_tier {
@@ -76,6 +81,9 @@ struct runtime::impl {
   std::recursive_mutex callback_mtx;
   std::shared_ptr<const metrics_callback> callback;
   std::unordered_map<std::string, cache_core_ptr> caches;
+  /// One writer thread per write-behind cache: store calls block, and one batch runs at a time.
+  std::vector<std::unique_ptr<thread_pool>> writer_threads;
+  std::vector<std::pair<std::string, flush_result>> shutdown_flushes;
   bool stopped = false;
 };
 
@@ -103,7 +111,13 @@ resource_set& runtime::resources() {
 void runtime::add_loader(const std::string& name, const std::type_info& type,
                          erased_loader loader) {
   std::lock_guard<std::mutex> guard{impl_->mtx};
-  impl_->loaders[name] = registered_loader{&type, std::move(loader)};
+  impl_->loaders[name] = registered_loader{&type, std::move(loader), {}};
+}
+
+void runtime::add_batch_loader(const std::string& name, const std::type_info& type,
+                               erased_batch_loader loader) {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  impl_->loaders[name] = registered_loader{&type, {}, std::move(loader)};
 }
 
 namespace {
@@ -132,6 +146,7 @@ cache_core_ptr runtime::core_for(const std::string& name, const value_ops& ops) 
     throw config_error("caches", "no cache named '" + name + "' in the configuration");
   auto path = "caches[" + std::to_string(pos - caches.begin()) + "].loader";
   erased_loader loader;
+  erased_batch_loader batch;
   if (!pos->loader.empty()) {
     auto l = impl_->loaders.find(pos->loader);
     if (l == impl_->loaders.end())
@@ -140,6 +155,7 @@ cache_core_ptr runtime::core_for(const std::string& name, const value_ops& ops) 
       throw config_error(path, "loader '" + pos->loader + "' produces " + l->second.type->name() +
                                    ", cache requested as " + ops.type->name());
     loader = l->second.fn;
+    batch = l->second.batch;
   }
   std::shared_ptr<erased_tier> tier1;
   if (!pos->tier1.empty()) {
@@ -152,11 +168,18 @@ cache_core_ptr runtime::core_for(const std::string& name, const value_ops& ops) 
                                         ", cache requested as " + ops.type->name());
     tier1 = t->second.tier;
   }
-  return start_cache(*pos, ops, std::move(loader), std::move(tier1));
+  std::shared_ptr<write_behind_link> write_behind;
+  if (pos->store.is_object()) {
+    auto store_path = "caches[" + std::to_string(pos - caches.begin()) + "].store";
+    write_behind = make_write_behind(make_store(pos->store, store_path));
+  }
+  return start_cache(*pos, ops, std::move(loader), std::move(tier1), std::move(batch),
+                     std::move(write_behind));
 }
 
 cache_core_ptr runtime::add_cache(cache_config cfg, const value_ops& ops, erased_loader loader,
-                                  std::shared_ptr<erased_tier> tier1) {
+                                  std::shared_ptr<erased_tier> tier1, erased_batch_loader batch,
+                                  std::shared_ptr<write_behind_link> write_behind) {
   std::unique_lock<std::mutex> lock{impl_->mtx};
   refuse_if_stopped(impl_->stopped, cfg.name);
   if (cfg.name.empty())
@@ -170,15 +193,27 @@ cache_core_ptr runtime::add_cache(cache_config cfg, const value_ops& ops, erased
     impl_->cfg.caches.pop_back();
     throw;
   }
-  return start_cache(impl_->cfg.caches.back(), ops, std::move(loader), std::move(tier1));
+  return start_cache(impl_->cfg.caches.back(), ops, std::move(loader), std::move(tier1),
+                     std::move(batch), std::move(write_behind));
 }
 
 cache_core_ptr runtime::start_cache(const cache_config& cfg, const value_ops& ops,
-                                    erased_loader loader, std::shared_ptr<erased_tier> tier1) {
+                                    erased_loader loader, std::shared_ptr<erased_tier> tier1,
+                                    erased_batch_loader batch,
+                                    std::shared_ptr<write_behind_link> write_behind) {
+  if (write_behind) {
+    impl_->writer_threads.push_back(std::make_unique<thread_pool>(1));
+    write_behind->writes = impl_->writer_threads.back().get();
+    if (!loader && !batch) // lookup on miss
+      loader = store_lookup(write_behind->store, ops);
+  }
   auto core =
       std::make_shared<cache_core>(cfg, ops, std::move(loader), impl_->pool, impl_->sys.clock(),
                                    impl_->cfg.metrics_windows, impl_->cfg.metrics_cycle);
-  core->tier1 = std::move(tier1); // before the supervisor exists: never written afterwards
+  // Both before the supervisor exists: never written afterwards.
+  core->tier1 = std::move(tier1);
+  core->batch_loader = std::move(batch);
+  core->write_behind = std::move(write_behind);
   spawn_cache_supervisor(impl_->sys, core);
   caf::anon_send(impl_->metrics, watch_cache_msg{core});
   impl_->caches.emplace(cfg.name, core);
@@ -219,9 +254,42 @@ cache_actor runtime::actor_of(const std::string& name) {
   return caf::actor_cast<cache_actor>(i->second->supervisor_handle());
 }
 
+void runtime::flush_write_behind_caches(
+    const std::unordered_map<std::string, cache_core_ptr>& caches) {
+  // New puts are refused from here on; everything dirty gets up to flush_timeout to reach its
+  // store (the caches flush at the same time).
+  std::vector<std::pair<std::string, std::future<flush_result>>> flushes;
+  for (auto& kv : caches) {
+    kv.second->closing = true;
+    if (!kv.second->write_behind)
+      continue;
+    auto core = kv.second;
+    flushes.emplace_back(kv.first, std::async(std::launch::async, [core] {
+                           return flush_write_behind(*core, core->cfg.flush_timeout);
+                         }));
+  }
+  for (auto& [name, f] : flushes) {
+    auto r = f.get();
+    const auto& link = *caches.at(name)->write_behind;
+    if (!r.complete && link.hooks.log)
+      link.hooks.log(write_log_level::warn, "shutdown: " + std::to_string(r.unwritten) +
+                                                " entries of cache '" + name +
+                                                "' could not be written: " + r.error);
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    impl_->shutdown_flushes.emplace_back(name, std::move(r));
+  }
+}
+
+std::vector<std::pair<std::string, flush_result>> runtime::shutdown_flushes() const {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  return impl_->shutdown_flushes;
+}
+
 void runtime::shutdown(std::chrono::milliseconds grace) {
   if (in_metrics_callback) // it would wait for the metrics actor, which is running this call
     throw std::logic_error("corral::runtime::shutdown() called from a metrics callback");
+  if (inside_resource_error_handler()) // it would wait for the resource actor running this call
+    throw std::logic_error("corral::runtime::shutdown() called from a resource error handler");
   std::unordered_map<std::string, cache_core_ptr> caches;
   {
     std::lock_guard<std::mutex> guard{impl_->mtx};
@@ -231,6 +299,7 @@ void runtime::shutdown(std::chrono::milliseconds grace) {
     caches = impl_->caches;
   }
   impl_->resources.close();
+  flush_write_behind_caches(caches);
   // Stop supervisors first: they fail every parked request and stop their key actors.
   {
     caf::scoped_actor self{impl_->sys};
@@ -249,6 +318,8 @@ void runtime::shutdown(std::chrono::milliseconds grace) {
   }
   // Queued loads are dropped (their waiters were answered); running ones get `grace`.
   impl_->pool.stop(grace);
+  for (auto& t : impl_->writer_threads)
+    t->stop(grace);
   for (auto& kv : caches)
     kv.second->close_sends();
   impl_->resources.close_sends();

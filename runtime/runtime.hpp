@@ -16,12 +16,14 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/metrics_actor.hpp"
+#include "runtime/batch_loader.hpp"
 #include "runtime/cache.hpp"
 #include "runtime/cache_tier.hpp"
 #include "runtime/config.hpp"
 #include "runtime/loader.hpp"
 #include "runtime/resource_set.hpp"
 #include "runtime/value_ops.hpp"
+#include "runtime/write_behind.hpp"
 
 namespace corral {
 
@@ -37,6 +39,12 @@ public:
   /// Registers a loader under `name`, for caches whose config names it (JSON "loader").
   template <class V, class F> void register_loader(const std::string& name, F loader) {
     add_loader(name, typeid(V), wrap_loader<V>(std::move(loader)));
+  }
+
+  /// Registers a batch loader (runtime/batch_loader.hpp) under `name`: a cache whose config
+  /// names it (JSON "loader") groups its loads into batch calls (batch_window, batch_size).
+  template <class V, class F> void register_batch_loader(const std::string& name, F loader) {
+    add_batch_loader(name, typeid(V), wrap_batch_loader<V>(std::move(loader)));
   }
 
   /// Registers a tier-1 cache under `name`, for caches whose config names it (JSON "tier1").
@@ -63,6 +71,21 @@ public:
     return corral::cache<V>{add_cache(std::move(cfg), value_ops_for<V>(),
                                       wrap_loader<V>(std::move(loader)),
                                       erase_tier<V>(std::move(tier1)))};
+  }
+
+  /// Declares a cache in code whose loads go to a batch loader (runtime/batch_loader.hpp).
+  template <class V, class F> corral::cache<V> make_batch_cache(cache_config cfg, F loader) {
+    return corral::cache<V>{add_cache(std::move(cfg), value_ops_for<V>(), {}, nullptr,
+                                      wrap_batch_loader<V>(std::move(loader)))};
+  }
+
+  /// Declares a write-behind cache in code (runtime/write_behind.hpp): put() marks entries
+  /// dirty and the cache's writer drains them to `store`; a miss looks the key up in `store`.
+  template <class V>
+  corral::cache<V> make_write_behind_cache(cache_config cfg, std::shared_ptr<write_store> store,
+                                           write_hooks<V> hooks = {}) {
+    return corral::cache<V>{add_cache(std::move(cfg), value_ops_for<V>(), {}, nullptr, {},
+                                      make_write_behind<V>(std::move(store), std::move(hooks)))};
   }
 
   /// Declares a cache in code without a loader: values come only from put().
@@ -121,17 +144,29 @@ public:
 
   /// Answers every pending request ("shutting down"), stops every actor and loader thread.
   /// Loaders still running after `grace` are abandoned. Idempotent.
+  /// Write-behind caches are flushed first, each for at most its flush_timeout; what could not
+  /// be written is logged through its hooks and kept in shutdown_flushes().
   void shutdown(std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+  /// What shutdown's flush of each write-behind cache achieved (empty before shutdown).
+  std::vector<std::pair<std::string, flush_result>> shutdown_flushes() const;
 
 private:
   void add_loader(const std::string& name, const std::type_info& type, erased_loader loader);
+  void add_batch_loader(const std::string& name, const std::type_info& type,
+                        erased_batch_loader loader);
   void add_tier(const std::string& name, const std::type_info& type,
                 std::shared_ptr<erased_tier> tier);
   cache_core_ptr core_for(const std::string& name, const value_ops& ops);
   cache_core_ptr add_cache(cache_config cfg, const value_ops& ops, erased_loader loader,
-                           std::shared_ptr<erased_tier> tier1 = nullptr);
+                           std::shared_ptr<erased_tier> tier1 = nullptr,
+                           erased_batch_loader batch = {},
+                           std::shared_ptr<write_behind_link> write_behind = nullptr);
   cache_core_ptr start_cache(const cache_config& cfg, const value_ops& ops, erased_loader loader,
-                             std::shared_ptr<erased_tier> tier1);
+                             std::shared_ptr<erased_tier> tier1, erased_batch_loader batch,
+                             std::shared_ptr<write_behind_link> write_behind);
+
+  void flush_write_behind_caches(const std::unordered_map<std::string, cache_core_ptr>& caches);
 
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -56,6 +56,8 @@ void check_same(const corral::cache_config& a, const corral::cache_config& b) {
   CHECK(a.load_timeout == b.load_timeout);
   CHECK(a.error_backoff == b.error_backoff);
   CHECK(a.error_backoff_max == b.error_backoff_max);
+  CHECK(a.batch_window == b.batch_window);
+  CHECK(a.batch_size == b.batch_size);
   CHECK(a.max_entries == b.max_entries);
   CHECK(a.prune_interval == b.prune_interval);
   CHECK(a.idle_timeout == b.idle_timeout);
@@ -240,6 +242,8 @@ TEST_CASE("to_json round-trips through parse_config", "[config]") {
   c.load_timeout = 3s;
   c.error_backoff = 250ms;
   c.error_backoff_max = 1min;
+  c.batch_window = 2ms;
+  c.batch_size = 7;
   c.max_entries = 12345;
   c.prune_interval = 100us;
   c.idle_timeout = 0s;

@@ -18,10 +18,13 @@
 
 #include "actors/cache_supervisor.hpp"
 #include "actors/metrics_actor.hpp"
+#include "runtime/batch_loader.hpp"
 #include "runtime/cache.hpp"
 #include "runtime/cache_tier.hpp"
 #include "runtime/loader.hpp"
+#include "runtime/store_lookup.hpp"
 #include "runtime/value_ops.hpp"
+#include "runtime/write_behind.hpp"
 
 namespace corral::test {
 
@@ -56,16 +59,37 @@ template <class F> void spawn_client(caf::actor_system& sys, F f) {
   sys.spawn([f](caf::event_based_actor* self, int) mutable { f(self); }, 0);
 }
 
+/// How a fixture's cache loads: the scripted loader (or none), a tier 1, a batch loader.
+struct fixture_options {
+  bool with_loader = true;
+  std::shared_ptr<erased_tier> tier;
+  std::size_t windows = 6;
+  duration cycle = std::chrono::seconds(10);
+  erased_batch_loader batch; // when set, the cache loads through it instead of the loader
+  /// When set, a write-behind cache: its writer runs on the fixture's `writes` executor, and
+  /// without a loader a miss looks the key up in the store.
+  std::shared_ptr<write_behind_link> write_behind;
+};
+
 struct fixture {
   explicit fixture(cache_config c, bool with_loader = true,
                    std::shared_ptr<erased_tier> tier = nullptr, std::size_t windows = 6,
                    duration cycle = std::chrono::seconds(10))
+      : fixture(std::move(c),
+                fixture_options{with_loader, std::move(tier), windows, cycle, {}, nullptr}) {}
+
+  fixture(cache_config c, fixture_options opt)
       : sys(test_config(caf_cfg)),
         sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
         loader(std::make_shared<scripted_loader>()) {
     c.name = c.name.empty() ? "test" : c.name;
     erased_loader fn;
-    if (with_loader) {
+    if (opt.write_behind) {
+      opt.write_behind->writes = &writes;
+      if (!opt.with_loader)
+        fn = store_lookup(opt.write_behind->store, value_ops_for<std::string>());
+    }
+    if (opt.with_loader && !opt.batch) {
       auto l = loader;
       fn = wrap_loader<std::string>([l](const std::string& key) {
         l->calls.push_back(key);
@@ -73,8 +97,10 @@ struct fixture {
       });
     }
     core = std::make_shared<cache_core>(c, value_ops_for<std::string>(), std::move(fn), loads,
-                                        sys.clock(), windows, cycle);
-    core->tier1 = std::move(tier);
+                                        sys.clock(), opt.windows, opt.cycle);
+    core->tier1 = std::move(opt.tier);
+    core->batch_loader = std::move(opt.batch);
+    core->write_behind = std::move(opt.write_behind);
     spawn_cache_supervisor(sys, core);
     handle = cache<std::string>{core};
     sched.run();
@@ -87,6 +113,7 @@ struct fixture {
     caf::anon_send(core->supervisor, shutdown_atom::value);
     sched.run();
     loads.run_all();
+    writes.run_all();
     core->close_sends();
     sched.run();
   }
@@ -164,6 +191,7 @@ struct fixture {
   caf::actor_system sys;
   caf::scheduler::test_coordinator& sched;
   manual_executor loads;
+  manual_executor writes; // write-behind batches (declared before `core`, which points at it)
   std::shared_ptr<scripted_loader> loader;
   cache_core_ptr core;
   cache<std::string> handle;
