@@ -52,10 +52,12 @@ bool is_noscript(const redisReply* r) {
   return r && r->type == REDIS_REPLY_ERROR && std::string(r->str, r->len).rfind("NOSCRIPT", 0) == 0;
 }
 
-class redis_session final : public store_session {
+template <class Refusals> class redis_session final : public store_session {
 public:
-  redis_session(context_ptr ctx, std::string describe, std::string prefix)
-      : ctx_(std::move(ctx)), describe_(std::move(describe)), prefix_(std::move(prefix)) {
+  redis_session(context_ptr ctx, std::string describe, std::string prefix,
+                std::shared_ptr<Refusals> refused)
+      : ctx_(std::move(ctx)), describe_(std::move(describe)), prefix_(std::move(prefix)),
+        refused_(std::move(refused)) {
     load_script();
   }
 
@@ -81,6 +83,7 @@ public:
   }
 
   void save(const store_record& record) override {
+    check_refused(record);
     if (in_batch_) {
       batch_.push_back(record);
       return;
@@ -146,6 +149,7 @@ public:
       if (!first_recoverable.empty()) // retry everything; saved items are idempotent
         throw_store_failure(describe_, "commit", "", store_fault::recoverable, first_recoverable);
       if (!rejected.empty()) {
+        remember_refused(batch, rejected);
         std::string message =
             store_message(describe_, "commit", "", store_fault::fatal,
                           std::to_string(rejected.size()) +
@@ -166,6 +170,35 @@ public:
   bool usable() const override { return usable_ && ctx_->err == 0; }
 
 private:
+  // An item refused at an earlier commit, saved again at the same (or a lower) version: it
+  // would be refused again, so it fails here, where the writer can dead-letter it alone.
+  void check_refused(const store_record& record) {
+    std::string reason;
+    {
+      std::lock_guard<std::mutex> lock(refused_->mutex);
+      auto it = refused_->items.find(record.key);
+      if (it == refused_->items.end())
+        return;
+      if (record.version > it->second.first) { // a newer put: let the server judge it afresh
+        refused_->items.erase(it);
+        return;
+      }
+      reason = it->second.second;
+      refused_->items.erase(it);
+    }
+    throw_store_failure(describe_, "save", record.key, store_fault::fatal,
+                        "refused at an earlier commit: " + reason);
+  }
+
+  void remember_refused(const std::vector<store_record>& batch,
+                        const std::vector<std::pair<std::string, std::string>>& rejected) {
+    std::lock_guard<std::mutex> lock(refused_->mutex);
+    for (const auto& [key, reason] : rejected)
+      for (const auto& record : batch)
+        if (record.key == key)
+          refused_->items[key] = {record.version, reason};
+  }
+
   void load_script() {
     const char* argv[] = {"SCRIPT", "LOAD", save_script};
     const size_t lens[] = {6, 4, std::char_traits<char>::length(save_script)};
@@ -222,6 +255,7 @@ private:
   std::string describe_;
   std::string prefix_;
   std::string sha_;
+  std::shared_ptr<Refusals> refused_;
   std::vector<store_record> batch_;
   bool in_batch_{false};
   bool usable_{true};
@@ -277,7 +311,8 @@ std::unique_ptr<store_session> redis_store::open() {
     simple({"AUTH", options_.password}, "open (auth)");
   if (options_.database != 0)
     simple({"SELECT", std::to_string(options_.database)}, "open (select)");
-  return std::make_unique<redis_session>(std::move(ctx), describe, options_.prefix);
+  return std::make_unique<redis_session<refusals>>(std::move(ctx), describe, options_.prefix,
+                                                   refused_);
 }
 
 } // namespace corral

@@ -10,14 +10,21 @@
 // sees it); commit() sends MULTI, one EVALSHA per item and EXEC in a single round trip, so the
 // batch is applied atomically (no other client sees half of it). Redis cannot roll back inside
 // EXEC, so an item the script refuses is reported by commit() as store_items_rejected (fatal for
-// those keys only; every other item of the batch is committed). Outside a batch, save() runs
-// the script at once and reports a refusal itself.
+// those keys only; every other item of the batch is committed). The store also remembers the
+// refused (key, version): a writer that simply retries the batch sees the next save() of that
+// item (same or lower version) fail as fatal at once, dead-letters it, and commits the rest
+// (rewriting the others is harmless: the version guard). Outside a batch, save() runs the
+// script at once and reports a refusal itself.
 #pragma once
 
 #include "store/write_store.hpp"
 
 #include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace corral {
 
@@ -43,7 +50,14 @@ public:
   const redis_store_options& options() const { return options_; }
 
 private:
+  /// Items refused at a commit: key -> (version, reason). Shared with the sessions.
+  struct refusals {
+    std::mutex mutex;
+    std::unordered_map<std::string, std::pair<std::uint64_t, std::string>> items;
+  };
+
   redis_store_options options_;
+  std::shared_ptr<refusals> refused_{std::make_shared<refusals>()};
 };
 
 } // namespace corral

@@ -276,6 +276,13 @@ TEST_CASE("redis store: contract, wrong type, restart", "[store]") {
   }
   CHECK(s->find("fine") == "v"s);
   CHECK(s->usable());
+  // A writer that retries the batch meets the refusal at save(), as a fatal error of that item.
+  s->begin();
+  s->save({"fine", "v", 1});
+  auto again = failure_of([&] { s->save({"foreign", "v", 1}); });
+  CHECK(again.fault == store_fault::fatal);
+  CHECK_THAT(std::string(again.what()), Contains("key \"foreign\"") && Contains("WRONGTYPE"));
+  s->commit();
 
   // The server goes away: recoverable, unusable; back after a restart with its data.
   redis.stop();
