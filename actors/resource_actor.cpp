@@ -11,6 +11,14 @@
 
 namespace corral {
 
+namespace {
+thread_local bool in_error_handler = false;
+} // namespace
+
+bool inside_resource_error_handler() noexcept {
+  return in_error_handler;
+}
+
 void resource_error_hook::set(resource_error_handler h) {
   auto fn = std::make_shared<const resource_error_handler>(std::move(h));
   std::lock_guard<std::mutex> guard{mtx_};
@@ -24,6 +32,10 @@ void resource_error_hook::report(const std::string& resource, const error& err) 
     h = handler_;
   }
   if (h && *h) {
+    struct flag { // reset even when the handler throws
+      flag() { in_error_handler = true; }
+      ~flag() { in_error_handler = false; }
+    } inside;
     try {
       (*h)(resource, err);
     } catch (...) {

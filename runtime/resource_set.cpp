@@ -1,6 +1,7 @@
 #include "runtime/resource_set.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <caf/send.hpp>
 
@@ -102,7 +103,19 @@ std::shared_ptr<sync_round> resource_set::start_sync() {
   return round;
 }
 
+namespace {
+
+void refuse_wait_in_handler() {
+  if (inside_resource_error_handler())
+    throw std::logic_error("corral: sync() with wait called from the resource error handler, "
+                           "which runs on the resource actor it would wait for");
+}
+
+} // namespace
+
 std::optional<error> resource_set::sync(bool wait) {
+  if (wait)
+    refuse_wait_in_handler();
   auto round = start_sync();
   if (!wait)
     return std::nullopt;
@@ -110,6 +123,7 @@ std::optional<error> resource_set::sync(bool wait) {
 }
 
 std::optional<error> resource_set::sync_for(duration timeout) {
+  refuse_wait_in_handler();
   return start_sync()->wait_for(timeout);
 }
 

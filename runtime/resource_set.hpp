@@ -37,7 +37,8 @@ public:
   resource_set(const resource_set&) = delete;
   resource_set& operator=(const resource_set&) = delete;
 
-  /// Registers a loader under `name` for resources whose config names it.
+  /// Registers a loader under `name` for resources whose config names it. Resources sharing a
+  /// loader may call it concurrently (each resource runs one load at a time).
   template <class V, class F> void register_loader(const std::string& name, F loader) {
     add_loader(name, typeid(V), wrap_resource_loader<V>(std::move(loader)));
   }
@@ -71,7 +72,8 @@ public:
   bool remove(const std::string& name);
 
   /// Called for every failed load (first loads and refreshes), on the resource actor's thread:
-  /// keep it quick. Replaces the previous handler; an empty function removes it.
+  /// keep it quick; sync() with wait from there throws std::logic_error. Replaces the previous
+  /// handler; an empty function removes it.
   void on_error(resource_error_handler handler);
 
   resource_actor actor() const { return actor_; }

@@ -634,3 +634,31 @@ TEST_CASE("runtime shutdown answers a sync still waiting on a hung loader",
   CHECK(rt.sync(true)->code == errc::shutting_down);
   held->release();
 }
+
+TEST_CASE("the error handler may throw, and may not wait for a sync", "[resources]") {
+  fixture f;
+  auto script = std::make_shared<scripted_resource>();
+  auto cfg = every("a", 1s);
+  cfg.error_backoff = ms(100);
+  auto a = f.add(cfg, script);
+  std::vector<std::string> refused;
+  f.set->on_error([&](const std::string&, const error&) {
+    try {
+      f.set->sync(true); // would wait for the actor that runs this handler
+    } catch (const std::logic_error& e) {
+      refused.push_back(e.what());
+    }
+    throw std::runtime_error("handler bug");
+  });
+  f.set->sync(false);
+  f.run();
+  f.finish_one_load();
+  script->failing = true;
+  f.advance(1s);
+  f.finish_one_load();
+  REQUIRE(refused.size() == 1);
+  CHECK_THAT(refused[0], Contains("resource error handler"));
+  f.advance(ms(100)); // the throwing handler did not stop the retry
+  CHECK(f.loads.queued() == 1);
+  CHECK(a.get().value() == "v1");
+}
