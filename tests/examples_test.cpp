@@ -66,6 +66,18 @@ TEST_CASE("actor_client talks to a cache through messages", "[examples]") {
   CHECK_THAT(r.out, Contains("loader calls: 3"));
 }
 
+TEST_CASE("refresh_after serves the current value while one reload runs", "[examples]") {
+  auto r = run(example("refresh-after"));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("first get -> 1.0801 (loaded, the caller waited)"));
+  CHECK_THAT(r.out, Contains("get past refresh_after -> 1.0801 (served from memory"));
+  CHECK_THAT(r.out, Contains("after the background reload -> 1.0802 (loader calls: 2)"));
+  CHECK_THAT(r.out, Contains("put during a reload -> 1.2345"));
+  CHECK_THAT(r.out, Contains("reloaded early by a reader before the ttl ran out: yes"));
+  CHECK_THAT(r.out, Contains("refresh example: ok"));
+}
+
 TEST_CASE("resources: sync names the failed resource, refresh failures keep the last value",
           "[examples][resources]") {
   auto r = run(example("resources"));
