@@ -142,8 +142,10 @@ public:
 
   void tick() {
     drain();
-    self_->delayed_send(self_, cfg_.write_interval, housekeep_atom::value);
+    arm_tick();
   }
+
+  void arm_tick() { self_->delayed_send(self_, cfg_.write_interval, housekeep_atom::value); }
 
 private:
   /// Up to write_batch_size dirty entries, as the bytes the store will get.
@@ -264,7 +266,7 @@ private:
 
 writer_actor::behavior_type writer_impl(self_ptr self, cache_core_ptr core) {
   self->state.core = std::move(core);
-  writer_logic{self}.tick();
+  writer_logic{self}.arm_tick(); // the first drain one interval after the cache starts
   return {
       [self](drain_atom) {
         self->state.retry_armed = false;
