@@ -5,6 +5,8 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -44,10 +46,23 @@ store_fault classify(const std::string& sqlstate) {
   return store_fault::recoverable;
 }
 
+// The version in int8 binary format: big-endian.
+struct version_bytes {
+  explicit version_bytes(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i)
+      bytes[i] = static_cast<char>((v >> (56 - 8 * i)) & 0xff);
+  }
+  char bytes[8];
+};
+
+// Items per pipeline sync in a commit: bounds what the server buffers for us between reads.
+constexpr std::size_t chunk = 500;
+
 class postgres_session final : public store_session {
 public:
-  postgres_session(conn_ptr conn, const std::string& upsert_sql, const std::string& find_sql)
-      : owned_(std::move(conn)), conn_(owned_.get()) {
+  postgres_session(conn_ptr conn, const std::string& upsert_sql, const std::string& find_sql,
+                   std::shared_ptr<refused_items> refused)
+      : owned_(std::move(conn)), conn_(owned_.get()), refused_(std::move(refused)) {
     // Key in text format with its type inferred (a user table may key by varchar); value and
     // version in binary, typed so that no escaping or number formatting is needed.
     const Oid upsert_types[] = {0, 17 /* bytea */, 20 /* int8 */};
@@ -56,16 +71,26 @@ public:
     prepare("corral_find", find_sql, 1, find_types);
   }
 
-  void begin() override { command("BEGIN", "begin"); }
+  // A batch is buffered and sent whole by commit(): one round trip per `chunk` items instead
+  // of one per item.
+  void begin() override {
+    batch_.clear();
+    in_batch_ = true;
+  }
 
   std::optional<std::string> find(const std::string& key) override {
     check_key(key, "find");
+    if (in_batch_) // read your own writes within the batch
+      for (auto it = batch_.rbegin(); it != batch_.rend(); ++it)
+        if (it->key == key)
+          return it->value;
     const char* values[] = {key.c_str()};
     const int lengths[] = {0};
     const int formats[] = {0};
-    auto res = run_prepared("corral_find", 1, values, lengths, formats, "find", key);
-    if (PQresultStatus(res.get()) != PGRES_TUPLES_OK || PQntuples(res.get()) == 0 ||
-        PQnfields(res.get()) == 0 || PQgetisnull(res.get(), 0, 0))
+    result_ptr res(PQexecPrepared(conn_, "corral_find", 1, values, lengths, formats, 1));
+    if (PQresultStatus(res.get()) != PGRES_TUPLES_OK)
+      fail(res.get(), "find", key);
+    if (PQntuples(res.get()) == 0 || PQnfields(res.get()) == 0 || PQgetisnull(res.get(), 0, 0))
       return std::nullopt;
     return std::string(PQgetvalue(res.get(), 0, 0),
                        static_cast<std::size_t>(PQgetlength(res.get(), 0, 0)));
@@ -76,33 +101,117 @@ public:
     if (record.version > static_cast<std::uint64_t>(INT64_MAX))
       throw_store_failure(describe, "save", record.key, store_fault::fatal,
                           "version " + std::to_string(record.version) + " does not fit a bigint");
-    char version[8];
-    for (int i = 0; i < 8; ++i) // int8 binary format: big-endian
-      version[i] = static_cast<char>((record.version >> (56 - 8 * i)) & 0xff);
-    const char* values[] = {record.key.c_str(), record.value.data(), version};
+    if (auto reason = refused_->take(record.key, record.version))
+      throw_store_failure(describe, "save", record.key, store_fault::fatal,
+                          "refused at an earlier commit: " + *reason);
+    if (in_batch_) {
+      batch_.push_back(record);
+      return;
+    }
+    version_bytes version(record.version);
+    const char* values[] = {record.key.c_str(), record.value.data(), version.bytes};
     const int lengths[] = {0, static_cast<int>(record.value.size()), 8};
     const int formats[] = {0, 1, 1};
-    run_prepared("corral_upsert", 3, values, lengths, formats, "save", record.key);
+    result_ptr res(PQexecPrepared(conn_, "corral_upsert", 3, values, lengths, formats, 1));
+    auto st = PQresultStatus(res.get());
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+      fail(res.get(), "save", record.key);
   }
 
+  // BEGIN, the upserts and COMMIT in pipeline mode, a sync every `chunk` items. The first
+  // error aborts the transaction (the server skips the rest up to the next sync, and later
+  // chunks are not sent); nothing of the batch is then written. A fatal error names its item
+  // in store_items_rejected and is remembered, so that the item fails at its next save().
   void commit() override {
-    if (PQtransactionStatus(conn_) == PQTRANS_INERROR) {
-      // COMMIT would silently roll back; say so instead, so that the batch stays dirty.
-      result_ptr(PQexec(conn_, "ROLLBACK"));
-      throw_store_failure(describe, "commit", "", store_fault::recoverable,
-                          "the transaction was aborted by an earlier error and was rolled back");
+    std::vector<store_record> batch;
+    batch.swap(batch_);
+    in_batch_ = false;
+    if (batch.empty())
+      return;
+    if (PQenterPipelineMode(conn_) != 1)
+      fail(nullptr, "commit", "", store_fault::recoverable);
+    result_ptr error;                  // the first failed statement's result
+    std::size_t error_item = SIZE_MAX; // its index in batch, SIZE_MAX for BEGIN/COMMIT
+    bool broken = false;
+    for (std::size_t from = 0; from <= batch.size() && !error && !broken; from += chunk) {
+      std::size_t to = std::min(batch.size(), from + chunk);
+      bool first = from == 0, last = to == batch.size();
+      bool sent = !first || send_plain("BEGIN");
+      std::vector<version_bytes> versions;
+      versions.reserve(to - from);
+      for (std::size_t i = from; i < to && sent; ++i) {
+        const auto& r = batch[i];
+        versions.emplace_back(r.version);
+        const char* values[] = {r.key.c_str(), r.value.data(), versions.back().bytes};
+        const int lengths[] = {0, static_cast<int>(r.value.size()), 8};
+        const int formats[] = {0, 1, 1};
+        sent = PQsendQueryPrepared(conn_, "corral_upsert", 3, values, lengths, formats, 1) == 1;
+      }
+      sent = sent && (!last || send_plain("COMMIT")) && PQpipelineSync(conn_) == 1;
+      if (!sent) {
+        broken = true;
+        break;
+      }
+      // Results in order: BEGIN?, each item, COMMIT?, then the sync.
+      std::size_t expected = (to - from) + (first ? 1 : 0) + (last ? 1 : 0);
+      for (std::size_t n = 0; n < expected && !broken; ++n) {
+        result_ptr r(PQgetResult(conn_));
+        if (!r) {
+          broken = true;
+          break;
+        }
+        while (PGresult* extra = PQgetResult(conn_)) // each statement's results end with null
+          PQclear(extra);
+        auto st = PQresultStatus(r.get());
+        if (st == PGRES_FATAL_ERROR && !error) {
+          std::size_t index = n - (first ? 1 : 0);
+          error_item = (first && n == 0) || index >= to - from ? SIZE_MAX : from + index;
+          error = std::move(r);
+        } else if (last && n + 1 == expected && st == PGRES_COMMAND_OK &&
+                   std::strcmp(PQcmdStatus(r.get()), "COMMIT") != 0 && !error) {
+          error = std::move(r); // COMMIT answered ROLLBACK
+        }
+      }
+      result_ptr sync(broken ? nullptr : PQgetResult(conn_));
+      if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC)
+        broken = true;
+      if (last)
+        break;
     }
-    auto res = command("COMMIT", "commit");
-    if (std::strcmp(PQcmdStatus(res.get()), "COMMIT") != 0)
+    if (broken || PQexitPipelineMode(conn_) != 1) {
+      usable_ = false;
+      fail(nullptr, "commit", "", store_fault::recoverable);
+    }
+    if (PQtransactionStatus(conn_) != PQTRANS_IDLE) // an error left the transaction open
+      result_ptr(PQexec(conn_, "ROLLBACK"));
+    if (!error)
+      return;
+    if (error_item == SIZE_MAX) {
+      if (PQresultStatus(error.get()) == PGRES_FATAL_ERROR)
+        fail(error.get(), "commit", "", store_fault::recoverable);
       throw_store_failure(describe, "commit", "", store_fault::recoverable,
-                          std::string("the server answered ") + PQcmdStatus(res.get()));
+                          std::string("the server answered ") + PQcmdStatus(error.get()));
+    }
+    const auto& bad = batch[error_item];
+    std::string message = failure_text(error.get(), "commit (save)", bad.key);
+    const char* state = PQresultErrorField(error.get(), PG_DIAG_SQLSTATE);
+    if (classify(state ? state : "") == store_fault::recoverable || !usable())
+      throw store_failure(
+          store_fault::recoverable,
+          store_message(describe, "commit (save)", bad.key, store_fault::recoverable, message));
+    refused_->remember(bad.key, bad.version, message);
+    throw store_items_rejected(
+        store_message(describe, "commit", "", store_fault::fatal,
+                      "key \"" + bad.key +
+                          "\" refused, nothing of the batch was written: " + message),
+        {{bad.key, message}});
   }
 
   void rollback() override {
-    // Idempotent; a broken connection has no transaction left to roll back.
-    if (PQstatus(conn_) != CONNECTION_OK || PQtransactionStatus(conn_) == PQTRANS_IDLE)
-      return;
-    command("ROLLBACK", "rollback");
+    batch_.clear(); // nothing reached the server before commit()
+    in_batch_ = false;
+    if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_INERROR)
+      result_ptr(PQexec(conn_, "ROLLBACK"));
   }
 
   bool usable() const override { return usable_ && PQstatus(conn_) == CONNECTION_OK; }
@@ -114,72 +223,27 @@ private:
                           "a PostgreSQL text key cannot contain a NUL byte");
   }
 
+  bool send_plain(const char* sql) {
+    return PQsendQueryParams(conn_, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  }
+
   void prepare(const char* name, const std::string& sql, int n, const Oid* types) {
     result_ptr res(PQprepare(conn_, name, sql.c_str(), n, types));
     if (PQresultStatus(res.get()) != PGRES_COMMAND_OK)
       fail(res.get(), "open (prepare " + sql + ")", "", store_fault::recoverable);
   }
 
-  result_ptr command(const char* sql, const char* operation) {
-    result_ptr res(PQexec(conn_, sql));
-    if (PQresultStatus(res.get()) != PGRES_COMMAND_OK)
-      fail(res.get(), operation, "", store_fault::recoverable);
-    return res;
-  }
-
-  // Runs a prepared statement. Inside a transaction it is wrapped in a savepoint, all three
-  // statements pipelined into one round trip, so that its failure leaves the transaction
-  // usable for the other items.
-  result_ptr run_prepared(const char* statement, int n, const char* const* values,
-                          const int* lengths, const int* formats, const char* operation,
-                          const std::string& key) {
-    if (PQtransactionStatus(conn_) != PQTRANS_INTRANS) {
-      result_ptr res(PQexecPrepared(conn_, statement, n, values, lengths, formats, 1));
-      auto st = PQresultStatus(res.get());
-      if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        fail(res.get(), operation, key);
-      return res;
-    }
-    if (PQenterPipelineMode(conn_) != 1)
-      fail(nullptr, operation, key, store_fault::recoverable);
-    bool sent = PQsendQueryParams(conn_, "SAVEPOINT corral_item", 0, nullptr, nullptr, nullptr,
-                                  nullptr, 0) == 1 &&
-                PQsendQueryPrepared(conn_, statement, n, values, lengths, formats, 1) == 1 &&
-                PQsendQueryParams(conn_, "RELEASE SAVEPOINT corral_item", 0, nullptr, nullptr,
-                                  nullptr, nullptr, 0) == 1 &&
-                PQpipelineSync(conn_) == 1;
-    if (!sent) {
-      PQexitPipelineMode(conn_);
+  std::string failure_text(const PGresult* res, const std::string&, const std::string&) {
+    const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+    std::string detail = res ? trimmed(PQresultErrorMessage(res)) : "";
+    if (detail.empty())
+      detail = trimmed(PQerrorMessage(conn_));
+    if (state)
+      detail += std::string(" (SQLSTATE ") + state + ")";
+    std::string cls = state ? std::string(state).substr(0, 2) : "";
+    if (PQstatus(conn_) != CONNECTION_OK || cls == "08" || cls == "57")
       usable_ = false;
-      fail(nullptr, operation, key, store_fault::recoverable);
-    }
-    result_ptr results[3];
-    for (auto& r : results) {
-      r.reset(PQgetResult(conn_));
-      if (!r) // the connection broke mid-pipeline
-        break;
-      while (PGresult* extra = PQgetResult(conn_)) // each query's results end with a null
-        PQclear(extra);
-    }
-    result_ptr sync(PQgetResult(conn_));
-    bool synced = sync && PQresultStatus(sync.get()) == PGRES_PIPELINE_SYNC;
-    if (!synced || PQexitPipelineMode(conn_) != 1) {
-      usable_ = false;
-      fail(nullptr, operation, key, store_fault::recoverable);
-    }
-    auto ok = [](const result_ptr& r) {
-      auto st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-      return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    };
-    if (ok(results[0]) && ok(results[1]) && ok(results[2]))
-      return std::move(results[1]);
-    // Undo just this statement; the rest of the transaction stays good. Should this fail
-    // too, commit() sees the aborted transaction and reports it.
-    result_ptr(PQexec(conn_, "ROLLBACK TO SAVEPOINT corral_item"));
-    if (!ok(results[0]))
-      fail(results[0].get(), operation + std::string(" (savepoint)"), key,
-           store_fault::recoverable);
-    fail(results[1].get(), operation, key);
+    return detail;
   }
 
   [[noreturn]] void fail(const PGresult* res, const std::string& operation,
@@ -190,22 +254,17 @@ private:
 
   [[noreturn]] void fail(const PGresult* res, const std::string& operation, const std::string& key,
                          store_fault fault) {
-    const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
-    std::string detail = res ? trimmed(PQresultErrorMessage(res)) : "";
-    if (detail.empty())
-      detail = trimmed(PQerrorMessage(conn_));
-    if (state)
-      detail += std::string(" (SQLSTATE ") + state + ")";
-    std::string cls = state ? std::string(state).substr(0, 2) : "";
-    if (PQstatus(conn_) != CONNECTION_OK || cls == "08" || cls == "57") {
-      usable_ = false;
+    std::string detail = failure_text(res, operation, key);
+    if (!usable_)
       fault = store_fault::recoverable; // a lost connection says nothing about the item
-    }
     throw_store_failure(describe, operation, key, fault, detail);
   }
 
   conn_ptr owned_; // closed even when the constructor throws
   PGconn* conn_;
+  std::shared_ptr<refused_items> refused_;
+  std::vector<store_record> batch_;
+  bool in_batch_{false};
   bool usable_{true};
 };
 
@@ -268,7 +327,7 @@ std::unique_ptr<store_session> postgres_store::open() {
     }
     table_ready_ = true;
   }
-  return std::make_unique<postgres_session>(std::move(conn), upsert_sql_, find_sql_);
+  return std::make_unique<postgres_session>(std::move(conn), upsert_sql_, find_sql_, refused_);
 }
 
 } // namespace corral

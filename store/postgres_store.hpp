@@ -1,12 +1,17 @@
 // PostgreSQL through libpq. Each session is one connection with its statements prepared once.
-// Inside a transaction every save runs under a savepoint, sent in one pipelined round trip, so
-// that a fatal error on one item (a constraint violation) does not abort the whole batch: the
-// writer dead-letters that item and commits the rest.
+// A batch (begin ... commit) is buffered and sent by commit() in pipeline mode: BEGIN, the
+// upserts, COMMIT, one round trip per 500 items. An item the server refuses (a constraint
+// violation) aborts the transaction, so nothing of the batch is written; commit() reports it as
+// store_items_rejected (fatal for that key) and the store remembers it, so that the writer's
+// retry of the batch sees that item fail at save() and commits the rest (refused_items.hpp).
+// Outside a batch, save() runs at once and reports a refusal itself.
 #pragma once
 
+#include "store/refused_items.hpp"
 #include "store/write_store.hpp"
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -47,6 +52,7 @@ private:
   std::string create_sql_;
   std::mutex create_mutex_;
   bool table_ready_{false};
+  std::shared_ptr<refused_items> refused_{std::make_shared<refused_items>()};
 };
 
 } // namespace corral

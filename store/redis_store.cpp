@@ -52,10 +52,10 @@ bool is_noscript(const redisReply* r) {
   return r && r->type == REDIS_REPLY_ERROR && std::string(r->str, r->len).rfind("NOSCRIPT", 0) == 0;
 }
 
-template <class Refusals> class redis_session final : public store_session {
+class redis_session final : public store_session {
 public:
   redis_session(context_ptr ctx, std::string describe, std::string prefix,
-                std::shared_ptr<Refusals> refused)
+                std::shared_ptr<refused_items> refused)
       : ctx_(std::move(ctx)), describe_(std::move(describe)), prefix_(std::move(prefix)),
         refused_(std::move(refused)) {
     load_script();
@@ -173,30 +173,17 @@ private:
   // An item refused at an earlier commit, saved again at the same (or a lower) version: it
   // would be refused again, so it fails here, where the writer can dead-letter it alone.
   void check_refused(const store_record& record) {
-    std::string reason;
-    {
-      std::lock_guard<std::mutex> lock(refused_->mutex);
-      auto it = refused_->items.find(record.key);
-      if (it == refused_->items.end())
-        return;
-      if (record.version > it->second.first) { // a newer put: let the server judge it afresh
-        refused_->items.erase(it);
-        return;
-      }
-      reason = it->second.second;
-      refused_->items.erase(it);
-    }
-    throw_store_failure(describe_, "save", record.key, store_fault::fatal,
-                        "refused at an earlier commit: " + reason);
+    if (auto reason = refused_->take(record.key, record.version))
+      throw_store_failure(describe_, "save", record.key, store_fault::fatal,
+                          "refused at an earlier commit: " + *reason);
   }
 
   void remember_refused(const std::vector<store_record>& batch,
                         const std::vector<std::pair<std::string, std::string>>& rejected) {
-    std::lock_guard<std::mutex> lock(refused_->mutex);
     for (const auto& [key, reason] : rejected)
       for (const auto& record : batch)
         if (record.key == key)
-          refused_->items[key] = {record.version, reason};
+          refused_->remember(key, record.version, reason);
   }
 
   void load_script() {
@@ -255,7 +242,7 @@ private:
   std::string describe_;
   std::string prefix_;
   std::string sha_;
-  std::shared_ptr<Refusals> refused_;
+  std::shared_ptr<refused_items> refused_;
   std::vector<store_record> batch_;
   bool in_batch_{false};
   bool usable_{true};
@@ -311,8 +298,7 @@ std::unique_ptr<store_session> redis_store::open() {
     simple({"AUTH", options_.password}, "open (auth)");
   if (options_.database != 0)
     simple({"SELECT", std::to_string(options_.database)}, "open (select)");
-  return std::make_unique<redis_session<refusals>>(std::move(ctx), describe, options_.prefix,
-                                                   refused_);
+  return std::make_unique<redis_session>(std::move(ctx), describe, options_.prefix, refused_);
 }
 
 } // namespace corral

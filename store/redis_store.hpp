@@ -17,14 +17,12 @@
 // script at once and reports a refusal itself.
 #pragma once
 
+#include "store/refused_items.hpp"
 #include "store/write_store.hpp"
 
 #include <chrono>
-#include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
 namespace corral {
 
@@ -50,14 +48,8 @@ public:
   const redis_store_options& options() const { return options_; }
 
 private:
-  /// Items refused at a commit: key -> (version, reason). Shared with the sessions.
-  struct refusals {
-    std::mutex mutex;
-    std::unordered_map<std::string, std::pair<std::uint64_t, std::string>> items;
-  };
-
   redis_store_options options_;
-  std::shared_ptr<refusals> refused_{std::make_shared<refusals>()};
+  std::shared_ptr<refused_items> refused_{std::make_shared<refused_items>()};
 };
 
 } // namespace corral

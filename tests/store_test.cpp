@@ -123,20 +123,48 @@ void pg_exec(const std::string& conninfo, const char* sql) {
   REQUIRE(ok);
 }
 
-// A batch where the middle item violates a constraint: only it fails (fatal), the rest
-// commits.
+// A batch where the middle item violates a constraint: only it fails (fatal), the rest is
+// written. SQLite refuses it at save(); PostgreSQL (pipelined batches) at commit(), naming the
+// key in store_items_rejected, and then at the retried batch's save(), as a writer does it.
 void check_fatal_item_spares_batch(corral::write_store& store) {
   auto s = store.open();
+  auto bad_save = [&] {
+    auto e = failure_of([&] { s->save({"bad", "far too long", 1}); });
+    CHECK(e.fault == store_fault::fatal);
+    CHECK_THAT(std::string(e.what()), Contains(store.name()) && Contains("save of key \"bad\""));
+  };
   s->begin();
   s->save({"ok1", "abc", 1});
-  auto e = failure_of([&] { s->save({"bad", "far too long", 1}); });
-  CHECK(e.fault == store_fault::fatal);
-  CHECK_THAT(std::string(e.what()), Contains(store.name()) && Contains("save of key \"bad\""));
+  bool refused_at_save = true;
+  try {
+    s->save({"bad", "far too long", 1});
+    refused_at_save = false;
+  } catch (const store_failure& e) {
+    CHECK(e.fault == store_fault::fatal);
+    CHECK_THAT(std::string(e.what()), Contains(store.name()) && Contains("save of key \"bad\""));
+  }
   s->save({"ok2", "def", 1});
+  if (!refused_at_save) {
+    try {
+      s->commit();
+      FAIL("commit accepted an item that violates a constraint");
+    } catch (const corral::store_items_rejected& r) {
+      CHECK(r.fault == store_fault::fatal);
+      REQUIRE(r.items.size() == 1);
+      CHECK(r.items[0].first == "bad");
+      CHECK_THAT(std::string(r.what()), Contains("\"bad\""));
+    }
+    s->rollback();
+    s->begin(); // the writer retries the batch
+    s->save({"ok1", "abc", 1});
+    bad_save();
+    s->save({"ok2", "def", 1});
+  }
   s->commit();
   CHECK(s->find("ok1") == "abc"s);
   CHECK(s->find("ok2") == "def"s);
   CHECK_FALSE(s->find("bad").has_value());
+  bad_save(); // outside a batch, refused at once
   CHECK(s->usable());
 }
 
@@ -205,7 +233,7 @@ TEST_CASE("postgres store: contract, constraint, restart", "[store]") {
   auto checked_opt = opt;
   checked_opt.table = "checked";
   corral::postgres_store checked(checked_opt);
-  check_fatal_item_spares_batch(checked); // the savepoint keeps the transaction alive
+  check_fatal_item_spares_batch(checked);
 
   // The server goes away mid-batch: recoverable, session unusable; a new session works once
   // it is back, and the committed data is still there.

@@ -12,7 +12,7 @@
 //   pg.stop(); ... pg.start();                          // same port, same data
 #pragma once
 
-#include "support/server_process.hpp"
+#include "server_process.hpp"
 
 #include <libpq-fe.h>
 

@@ -7,7 +7,7 @@
 //   redis.stop(); ... redis.start();                 // same port, same data
 #pragma once
 
-#include "support/server_process.hpp"
+#include "server_process.hpp"
 
 #include <hiredis/hiredis.h>
 
