@@ -222,8 +222,6 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
   self->state.core = std::move(core);
   if (self->state.core->batch_loader)
     spawn_batcher(self, self->state.core); // before any key actor, which hands loads to it
-  if (self->state.core->write_behind)
-    spawn_writer(self, self->state.core);
   self->set_down_handler([self](caf::down_msg& dm) { supervisor_logic{self}.on_down(dm); });
   self->delayed_send(self, housekeeping_period(self->state.core->cfg), housekeep_atom::value);
   return {
@@ -298,6 +296,9 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
 } // namespace
 
 supervisor_actor spawn_cache_supervisor(caf::actor_system& sys, const cache_core_ptr& core) {
+  // The writer exists before this returns: a put or flush right after must find it.
+  if (core->write_behind)
+    spawn_writer(sys, core);
   auto handle = sys.spawn(supervisor_impl, core);
   core->supervisor = handle;
   return handle;

@@ -65,8 +65,13 @@ public:
     auto me = self_->address();
     bool queued = link_.writes->submit([core, session, me, records = std::move(records)]() mutable {
       auto& link = *core->write_behind;
+      auto start = clock_type::now();
       auto report = std::make_shared<batch_report>(
           write_batch(*link.store, *session, std::move(records), link.hooks));
+      core->metrics.record(timing::write, static_cast<std::uint64_t>(
+                                              std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                  clock_type::now() - start)
+                                                  .count()));
       core->post_to(me, write_done_msg{std::move(report)});
     });
     if (!queued)
@@ -296,8 +301,8 @@ flush_result flush_write_behind(const cache_core& core, duration timeout) {
   }
 }
 
-writer_actor spawn_writer(caf::local_actor* parent, const cache_core_ptr& core) {
-  auto handle = parent->spawn(writer_impl, core);
+writer_actor spawn_writer(caf::actor_system& sys, const cache_core_ptr& core) {
+  auto handle = sys.spawn(writer_impl, core);
   core->writer = handle;
   return handle;
 }

@@ -20,8 +20,9 @@ struct flush_ticket {
   time_point deadline = time_point::max();
 };
 
-/// Spawns the writer of `core` (as a child of `parent`) and stores its handle in core->writer.
-writer_actor spawn_writer(caf::local_actor* parent, const cache_core_ptr& core);
+/// Spawns the writer of `core` and stores its handle in core->writer (before the cache's
+/// supervisor, which stops it on shutdown).
+writer_actor spawn_writer(caf::actor_system& sys, const cache_core_ptr& core);
 
 /// Asks the writer to flush and waits for its answer (at most until the ticket's deadline,
 /// which the writer enforces). Any thread but the writer's own.

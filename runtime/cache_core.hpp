@@ -80,7 +80,11 @@ struct cache_core {
 
   time_point now() const { return clock.now(); }
   void count(counter c, std::uint64_t n = 1) noexcept { counters.add(c, n); }
-  metrics_snapshot metrics_now() const { return windows.snapshot(cfg.name, metrics, table.size()); }
+  metrics_snapshot metrics_now() const {
+    auto s = windows.snapshot(cfg.name, metrics, table.size());
+    s.gauges.dirty_backlog = table.dirty_count(); // kept by the table, not by a gauge
+    return s;
+  }
   void count(counter c, detail::thread_slot_info slot) noexcept { counters.add(c, 1, slot); }
 
   enum class lookup { fresh, negative, stale, miss };

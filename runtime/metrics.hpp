@@ -47,15 +47,15 @@ struct window_stats {
   double tier1_hit_rate = 0;
   std::uint64_t source_loads = 0; // successful source loads
   std::uint64_t source_errors = 0;
-  std::uint64_t writes = 0; // write-behind (a later issue)
-  std::uint64_t write_failures = 0;
-  std::uint64_t dead_letters = 0;
+  std::uint64_t writes = 0;         // write-behind: items committed to the store
+  std::uint64_t write_failures = 0; // batches that failed and stay dirty (retried)
+  std::uint64_t dead_letters = 0;   // items the store refused for good
   std::uint64_t evictions = 0;
   std::uint64_t passivations = 0;
   timing_stats load_time;   // whole load (both tiers)
   timing_stats tier1_time;  // tier-1 calls
   timing_stats source_time; // source calls
-  timing_stats write_time;
+  timing_stats write_time;  // write-behind batches (one transaction each, retries included)
 };
 
 /// Saturation, read when the snapshot is taken.

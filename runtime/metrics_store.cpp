@@ -120,7 +120,6 @@ metrics_snapshot metrics_store::snapshot(const std::string& cache, const metric_
   s.total = to_window(total);
   s.gauges.loads_in_flight = src.loads_in_flight.load();
   s.gauges.parked_waiters = src.parked_waiters.load();
-  s.gauges.dirty_backlog = src.dirty_backlog.load();
   s.gauges.resident_actors = src.resident_actors.load();
   s.gauges.largest_mailbox = src.largest_mailbox.load();
   s.gauges.entries = entries;

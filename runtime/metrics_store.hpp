@@ -28,7 +28,6 @@ struct metric_sources {
   }
   std::atomic<std::uint64_t> loads_in_flight{0};
   std::atomic<std::uint64_t> parked_waiters{0};
-  std::atomic<std::uint64_t> dirty_backlog{0};
   std::atomic<std::uint64_t> resident_actors{0};
   std::atomic<std::uint64_t> largest_mailbox{0};
 };

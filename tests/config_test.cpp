@@ -306,3 +306,19 @@ TEST_CASE("validate checks configs built in code", "[config]") {
     CHECK_NOTHROW(corral::validate(cfg));
   }
 }
+
+TEST_CASE("a cache's store is checked when the config is parsed", "[config]") {
+  auto cfg = corral::parse_config(one_cache(R"("store": {"type": "sqlite", "path": "x.db"},
+                                                "write_interval": "250ms", "max_dirty": 7)"));
+  REQUIRE(cfg.caches[0].store.is_object());
+  CHECK(cfg.caches[0].write_interval == std::chrono::milliseconds(250));
+  CHECK(cfg.caches[0].max_dirty == 7);
+  // Written back and read again unchanged.
+  auto again = corral::parse_config(corral::to_json(cfg));
+  CHECK(again.caches[0].store == cfg.caches[0].store);
+  check_parse_error(one_cache(R"("store": 5)"), "caches[0].store", {"expected a store object"});
+  check_parse_error(one_cache(R"("store": {"type": "sqlite"})"), "caches[0].store.path", {});
+  check_parse_error(one_cache(R"("store": {"type": "mongo"})"), "caches[0].store.type", {});
+  check_parse_error(one_cache(R"("max_dirty": 0)"), "caches[0].max_dirty",
+                    {"expected a positive integer"});
+}

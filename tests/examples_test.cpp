@@ -92,6 +92,17 @@ TEST_CASE("resources: sync names the failed resource, refresh failures keep the 
   CHECK_THAT(r.out, Contains("EURUSD after remove: no_such_resource\n"));
 }
 
+TEST_CASE("write_behind writes each user once to SQLite and finds it after a restart",
+          "[examples]") {
+  auto r = run(example("write-behind"));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("puts: 1000 over 100 users; unwritten now: 100"));
+  CHECK_THAT(r.out, Contains("flush: complete, 100 written, 0 dead-lettered, 0 unwritten"));
+  CHECK_THAT(r.out, Contains("writes counted: 100"));
+  CHECK_THAT(r.out, Contains("after restart: user42 = User 42, 10 visits (looked up on miss)"));
+}
+
 TEST_CASE("demo keeps single-flight through two spikes", "[examples]") {
   auto r = run(example("demo") + " --config " CORRAL_SOURCE_DIR "/config/default.json --quiet");
   INFO(r.out);

@@ -97,6 +97,7 @@ TEST_CASE("write-behind to SQLite: puts reach the file; a miss finds them again"
     for (int k = 0; k < 1000; ++k)
       REQUIRE(cache.put("key" + std::to_string(k), "v" + std::to_string(k)));
     auto r = cache.flush(30s);
+    INFO(r.error << "; unwritten " << r.unwritten << ", written " << r.written);
     REQUIRE(r.complete);
     CHECK(r.written == 1000);
   }

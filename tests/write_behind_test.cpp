@@ -100,6 +100,7 @@ TEST_CASE("write-behind: many puts to one key between drains make one write of t
     w.f.handle.put("a", "a" + std::to_string(i));
   w.f.handle.put("b", "b0");
   CHECK(w.f.handle.dirty() == 2);
+  CHECK(w.f.handle.metrics().gauges.dirty_backlog == 2);
   CHECK(w.store->calls.empty()); // nothing before the interval
   w.drain();
   CHECK(w.f.handle.dirty() == 0);
