@@ -297,10 +297,11 @@ std::uint64_t counter_of(const corral::counter_values& v, corral::counter c) {
 void run_corral(const char* impl, const workload& w, const phases& ph, corral::cache_config cc,
                 std::chrono::milliseconds interval) {
   std::fprintf(stderr, "churn: %s, %.1f s warm-up + %.1f s...\n", impl, ph.warmup_s, ph.run_s);
+  // Declared before the runtime: loads still running when the runtime stops use it.
+  slow_loader loader;
   corral::runtime_config rc;
   rc.loader_threads = loader_threads;
   corral::runtime rt{rc};
-  slow_loader loader;
   auto cache =
       rt.make_cache<std::string>(cc, [&loader](const std::string& key) { return loader(key); });
   for (const auto& k : w.keys)
@@ -329,6 +330,7 @@ void run_corral(const char* impl, const workload& w, const phases& ph, corral::c
       .field("target_loads_within_10pct",
              std::abs(static_cast<double>(r.loads) / ideal_loads(r, interval) - 1.0) <= 0.10)
       .print();
+  rt.shutdown(); // waits for the loads in flight, which still call `loader`
 }
 
 struct timed_value {
