@@ -73,8 +73,17 @@ std::shared_ptr<load_outcome> cache_core::run_load(const std::string& key) noexc
       }
       count(r.result == erased_tier::status::miss ? counter::tier1_misses : counter::tier1_errors);
     }
+    // A copy, taken under a short epoch guard: the loader may block for long, and holding the
+    // guard meanwhile would hold back reclamation for every cache.
+    std::unique_ptr<entry> previous;
+    if (loader.wants_previous()) {
+      detail::epoch_guard guard;
+      const entry* e = table.find_exact(key);
+      if (e != nullptr && e->kind == entry_kind::value)
+        previous = ops.clone(*e);
+    }
     auto source_start = load_clock_now();
-    auto out = loader(key);
+    auto out = loader(key, previous.get());
     auto end = load_clock_now();
     metrics.record(timing::source, ns_between(source_start, end));
     metrics.record(timing::load, ns_between(start, end));

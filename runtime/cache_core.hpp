@@ -10,6 +10,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <typeinfo>
 #include <vector>
 
@@ -33,10 +34,39 @@ struct value_ops {
   bool (*encode)(const entry& e, std::string& out);
   /// Decodes bytes into a new entry; returns nullptr and sets `err` on failure or no codec.
   std::unique_ptr<entry> (*decode)(std::string_view bytes, std::string& err);
+  /// A new, unpublished entry holding a copy of a value entry's value.
+  std::unique_ptr<entry> (*clone)(const entry& e);
 };
 
 /// Calls the user's loader for a key. Never throws: failures are reported in the outcome.
-using erased_loader = std::function<std::shared_ptr<load_outcome>(const std::string& key)>;
+/// `previous` is the key's current value (a copy) when the loader asked for it (conditional
+/// fetches, see runtime/loader.hpp), else nullptr.
+class erased_loader {
+public:
+  using function =
+      std::function<std::shared_ptr<load_outcome>(const std::string& key, const entry* previous)>;
+
+  erased_loader() = default;
+  erased_loader(function fn, bool wants_previous)
+      : fn_(std::move(fn)), wants_previous_(wants_previous) {}
+  /// Any callable taking only the key.
+  template <class F, class = std::enable_if_t<std::is_invocable_v<F&, const std::string&>>>
+  erased_loader(F fn) // NOLINT: implicit on purpose, like std::function
+      : fn_([fn = std::move(fn)](const std::string& key, const entry*) mutable {
+          return fn(key);
+        }) {}
+
+  explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
+  bool wants_previous() const noexcept { return wants_previous_; }
+  std::shared_ptr<load_outcome> operator()(const std::string& key,
+                                           const entry* previous = nullptr) const {
+    return fn_(key, previous);
+  }
+
+private:
+  function fn_;
+  bool wants_previous_ = false;
+};
 
 /// Calls the user's batch loader: one outcome per key, in the keys' order. Never throws.
 using erased_batch_loader =

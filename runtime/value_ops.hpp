@@ -38,6 +38,9 @@ template <class V> const value_ops& value_ops_for() {
           return nullptr;
         }
       },
+      [](const entry& e) -> std::unique_ptr<entry> {
+        return std::make_unique<value_entry<V>>(static_cast<const value_entry<V>&>(e).value);
+      },
   };
   return ops;
 }

@@ -156,3 +156,20 @@ TEST_CASE("XFetch refreshes early, once, when the draw says so", "[refresh][xfet
   f.finish_one_load();
   CHECK(f.handle.try_get("k") == std::optional<std::string>{"v2"});
 }
+
+TEST_CASE("a reload gets the current value for a conditional fetch; a first load gets none",
+          "[refresh]") {
+  fixture f{refresh_config()};
+  count_versions(f);
+  f.load("k");
+  f.advance(ms(150));
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"v1"}); // due: one reload starts
+  f.run();
+  f.finish_one_load();
+  f.handle.put("k", "put by hand");
+  f.advance(ms(150));
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"put by hand"});
+  f.run();
+  f.finish_one_load();
+  CHECK(f.loader->previous == std::vector<std::string>{"<none>", "v1", "put by hand"});
+}

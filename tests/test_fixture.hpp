@@ -42,6 +42,9 @@ public:
 /// A scripted loader: each call is recorded and answered by `script` (default: "v:<key>").
 struct scripted_loader {
   std::vector<std::string> calls;
+  /// The value each call received as `previous` ("<none>" for nullptr): the cache's current
+  /// value when the load started (conditional fetches).
+  std::vector<std::string> previous;
   std::function<std::optional<std::string>(const std::string&)> script =
       [](const std::string& key) { return std::optional<std::string>{"v:" + key}; };
 };
@@ -91,8 +94,9 @@ struct fixture {
     }
     if (opt.with_loader && !opt.batch) {
       auto l = loader;
-      fn = wrap_loader<std::string>([l](const std::string& key) {
+      fn = wrap_loader<std::string>([l](const std::string& key, const std::string* previous) {
         l->calls.push_back(key);
+        l->previous.push_back(previous != nullptr ? *previous : "<none>");
         return l->script(key);
       });
     }
