@@ -97,7 +97,7 @@ public:
     if (e != nullptr && e->fresh_at(now)) {
       answer_current(*token, e);
       if (now >= e->refresh_at && now >= st_.backoff_until)
-        start_load(); // refresh_after: at most one reload at a time (start_load checks)
+        st_.core->request_refresh_once(*e, st_.key); // as a reader on the hit path would
       return;
     }
     if (stale_usable(e, now, cfg_.stale_while_revalidate)) {
@@ -252,10 +252,13 @@ private:
     // A weak address: a job stuck past shutdown must not keep the actor (and its system) alive.
     auto me = self_->address();
     bool queued = true;
-    if (core->batch_loader)
-      self_->send(core->batcher, batch_item_msg{key, id, version, me, abandoned});
-    else
-      queued = core->loads.submit([core, key, id, version, me, abandoned] {
+    if (core->batch_loader) {
+      auto batcher = core->batcher_handle();
+      if (batcher)
+        self_->send(batcher, batch_item_msg{key, id, version, me, abandoned});
+      queued = static_cast<bool>(batcher);
+    } else
+      queued = core->submit([core, key, id, version, me, abandoned] {
         std::shared_ptr<load_outcome> out;
         if (abandoned->load()) {
           out = std::make_shared<load_outcome>();

@@ -56,7 +56,10 @@ public:
     }
     auto records = collect();
     if (records.empty()) {
-      settle_empty();
+      if (core_.table.dirty_count() == 0)
+        settle_empty();
+      else // everything taken was dead-lettered in collect(): take the next ones
+        self_->send(self_, drain_atom::value);
       return;
     }
     st_.in_flight = true;
@@ -125,6 +128,7 @@ public:
       self_->delayed_send(self_, deadline > now ? deadline - now : duration{0},
                           deadline_atom::value, w.id);
     st_.waiters.push_back(std::move(w));
+    st_.backoff_until = {}; // a flush tries the store now, even while backing off
     drain();
   }
 
@@ -169,6 +173,8 @@ private:
           err = "value type has no corral::codec";
       } catch (const std::exception& ex) {
         err = std::string{"codec failed: "} + ex.what();
+      } catch (...) {
+        err = "codec threw a non-standard exception";
       }
       if (err.empty()) {
         records.push_back(std::move(rec));

@@ -13,8 +13,72 @@
 
 namespace corral {
 
-void cache_core::request_refresh(std::string_view key) const {
-  post_to_supervisor(refresh_atom::value, std::string{key});
+void cache_core::request_refresh(const entry& e, std::string_view key) const {
+  if (batch_loader || !loader) { // batch caches coalesce refreshes in their batcher
+    post_to_supervisor(refresh_atom::value, std::string{key});
+    return;
+  }
+  // One pool job and one publish: a refresh-on-access reload has no waiter, so it needs no
+  // actor, no timer and no message (DESIGN: the hit path never waits; neither does this).
+  auto self = std::const_pointer_cast<cache_core>(shared_from_this());
+  auto version = table.next_version(); // a put or invalidate after this wins over the result
+  auto origin = e.version;
+  bool queued = submit([self, key = std::string{key}, version, origin] {
+    auto out = self->run_load(key);
+    self->finish_refresh(key, version, origin, *out);
+  });
+  if (queued) {
+    counters.add(counter::loads);
+    counters.add(counter::refreshes);
+  } else {
+    e.refresh_requested.store(false); // the runtime stopped; nothing will run
+  }
+}
+
+void cache_core::finish_refresh(const std::string& key, std::uint64_t version, std::uint64_t origin,
+                                load_outcome& out) {
+  auto now = load_clock_now();
+  detail::epoch_guard guard;
+  switch (out.result) {
+  case load_outcome::kind::value: {
+    out.value->expires_at = cfg.ttl.count() > 0 ? saturating_add(now, cfg.ttl) : time_point::max();
+    out.value->refresh_at = refresh_due(now);
+    out.value->load_time = out.took;
+    const entry* fresh = out.value.get();
+    std::unique_ptr<entry> keep = std::move(out.value);
+    if (table.publish(key, keep, version, now) && out.from_source && tier1) {
+      try {
+        auto job = tier1->write_back(key, *fresh);
+        write_back_if_current(key, version, job);
+      } catch (...) { // a write-back only saves a future tier-1 miss
+      }
+    }
+    return;
+  }
+  case load_outcome::kind::not_found:
+    if (cfg.negative_ttl.count() > 0) {
+      auto neg = std::make_unique<entry>();
+      neg->kind = entry_kind::not_found;
+      neg->expires_at = saturating_add(now, cfg.negative_ttl);
+      table.publish(key, neg, version, now);
+    }
+    return; // without negative caching the current value stays until its ttl
+  case load_outcome::kind::error: {
+    count(counter::load_errors);
+    const entry* e = table.find_exact(key);
+    if (e == nullptr || e->version != origin)
+      return; // replaced meanwhile: the new entry has its own refresh state
+    unsigned failures = e->refresh_failures.load() + 1u;
+    e->refresh_failures.store(static_cast<std::uint8_t>(std::min(failures, 30u)));
+    auto backoff = cfg.error_backoff.count() > 0 ? cfg.error_backoff : cfg.refresh_after;
+    for (unsigned i = 1; i < failures && backoff < cfg.error_backoff_max; ++i)
+      backoff *= 2;
+    backoff = std::min(backoff, std::max(cfg.error_backoff_max, cfg.refresh_after));
+    e->refresh_retry_at.store(saturating_add(now, backoff).time_since_epoch().count());
+    e->refresh_requested.store(false); // the first reader after the backoff tries again
+    return;
+  }
+  }
 }
 
 void cache_core::forget_tombstone_later(std::string_view key) const {
@@ -164,6 +228,16 @@ error cache_core::put_entry(std::string_view key, std::unique_ptr<entry> e, bool
     count(counter::puts);
     return {};
   }
+  // Counted before `closing` is read (both sequentially consistent): either shutdown sees this
+  // put in flight and waits for it, or this put sees `closing` and is refused.
+  wb->puts_in_flight.fetch_add(1);
+  struct leave {
+    write_behind_link& wb;
+    ~leave() { wb.puts_in_flight.fetch_sub(1); }
+  } in_flight{*wb};
+  if (closing.load())
+    return {errc::shutting_down, "cache '" + cfg.name + "' is shutting down; put of key '" +
+                                     std::string{key} + "' refused"};
   if (auto err = wait_for_room(key, may_wait); err.code != errc::none)
     return err;
   e->dirty = true;
@@ -191,6 +265,9 @@ error cache_core::wait_for_room(std::string_view key, bool may_wait) {
   if (may_wait && cfg.max_dirty_wait.count() > 0) {
     std::unique_lock<std::mutex> lock{wb.room_mtx};
     wb.room_cv.wait_for(lock, cfg.max_dirty_wait, [&] { return !full() || closing.load(); });
+    if (closing.load())
+      return {errc::shutting_down, "cache '" + cfg.name + "' is shutting down; put of key '" +
+                                       std::string{key} + "' refused"};
     if (!full())
       return {};
   }

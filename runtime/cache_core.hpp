@@ -75,7 +75,7 @@ using erased_batch_loader =
 struct erased_tier;       // runtime/cache_tier.hpp
 struct write_behind_link; // runtime/write_behind.hpp
 
-struct cache_core {
+struct cache_core : std::enable_shared_from_this<cache_core> {
   cache_core(cache_config c, const value_ops& o, erased_loader l, executor& ex,
              caf::actor_clock& clk, std::size_t metric_windows = 6,
              duration metric_cycle = std::chrono::seconds(10))
@@ -208,8 +208,13 @@ struct cache_core {
   /// Asks the key's actor for one background reload per entry: only the first reader that finds
   /// the entry due writes its flag (tested first, so later readers write nothing).
   void request_refresh_once(const entry& e, std::string_view key) const {
-    if (!e.refresh_requested.load(std::memory_order_relaxed) && !e.refresh_requested.exchange(true))
-      request_refresh(key);
+    if (e.refresh_requested.load(std::memory_order_relaxed))
+      return;
+    auto retry_at = e.refresh_retry_at.load(std::memory_order_relaxed);
+    if (retry_at != 0 && hit_now().time_since_epoch().count() < retry_at)
+      return; // the last refresh of this entry failed: back off
+    if (!e.refresh_requested.exchange(true))
+      request_refresh(e, key);
   }
 
   /// Sends to the supervisor from any thread, unless the runtime has stopped. A message that is
@@ -228,6 +233,12 @@ struct cache_core {
       return;
     if (auto strong = caf::actor_cast<caf::actor>(dest))
       caf::anon_send(strong, std::forward<Ts>(xs)...);
+  }
+
+  /// The batcher's handle (null without a batch loader, or once the runtime stopped).
+  batcher_actor batcher_handle() const {
+    std::shared_lock<std::shared_mutex> gate{send_gate_};
+    return batcher;
   }
 
   /// The writer's address (null unless write-behind, or once the runtime stopped).
@@ -260,7 +271,13 @@ struct cache_core {
   }
 
 private:
-  void request_refresh(std::string_view key) const;
+  /// Starts the background reload of `e`: straight on the loader pool (the common case: no
+  /// actor involved, nobody waits), or through the key's actor for a batch-loading cache.
+  void request_refresh(const entry& e, std::string_view key) const;
+  /// A background reload's result: published unless a newer put or invalidate came; a failure
+  /// keeps the entry, counts, and lets the next reader retry after a doubling backoff.
+  void finish_refresh(const std::string& key, std::uint64_t version, std::uint64_t origin,
+                      load_outcome& out);
   error wait_for_room(std::string_view key, bool may_wait);
 
   /// The time for load measurements on a loader thread: the runtime's clock while it runs,

@@ -72,6 +72,20 @@ void validate_cache(const runtime_config& cfg, std::size_t index) {
   if (!(cache.ttl_jitter >= 0.0 && cache.ttl_jitter < 1.0))
     throw config_error(cache_path(index, "ttl_jitter"),
                        "expected a number in [0, 1), found " + std::to_string(cache.ttl_jitter));
+  if (cache.write_interval.count() <= 0)
+    throw config_error(cache_path(index, "write_interval"),
+                       "expected a positive duration, found 0");
+  if (cache.write_retry.count() <= 0)
+    throw config_error(cache_path(index, "write_retry"), "expected a positive duration, found 0");
+  if (cache.write_retry_max < cache.write_retry)
+    throw config_error(cache_path(index, "write_retry_max"),
+                       "expected at least write_retry (" + format_duration(cache.write_retry) +
+                           "), found " + format_duration(cache.write_retry_max));
+  if (cache.load_timeout.count() > 0 && cache.batch_window >= cache.load_timeout)
+    throw config_error(cache_path(index, "batch_window"),
+                       "expected less than load_timeout (" + format_duration(cache.load_timeout) +
+                           "): a batched load would time out before its batch is called; found " +
+                           format_duration(cache.batch_window));
   if (cache.write_batch_size < 1)
     throw config_error(cache_path(index, "write_batch_size"),
                        "expected a positive integer, found 0");

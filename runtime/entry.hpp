@@ -41,6 +41,10 @@ struct entry {
   /// Set by the first reader that finds the entry stale, so that only one reader asks for a
   /// background refresh.
   mutable std::atomic<bool> refresh_requested{false};
+  /// After a failed background refresh: no new one before this (steady-clock ns), and how many
+  /// failed in a row (for the doubling backoff). Written only by the refresh that failed.
+  mutable std::atomic<std::int64_t> refresh_retry_at{0};
+  mutable std::atomic<std::uint8_t> refresh_failures{0};
   std::uint64_t version = 0;
   /// The entry is fresh strictly before this instant. max() = never expires.
   time_point expires_at = time_point::max();
@@ -54,6 +58,10 @@ struct entry {
   /// dirty entry is never evicted, and only a newer dirty entry (a put) may replace it: no
   /// load or invalidate can drop it.
   std::atomic<bool> dirty{false};
+  /// Write-behind: set (under the shard lock) when the entry was written and cleaned. A load
+  /// with an older version may have read the store before that write, so it cannot replace
+  /// this entry; a load started after it reads what was written.
+  std::uint64_t load_floor = 0;
 
   bool fresh_at(time_point now) const noexcept { return now < expires_at; }
   bool live() const noexcept { return kind != entry_kind::tombstone; }

@@ -161,8 +161,8 @@ std::optional<entry_table::position> entry_table::claim_locked(shard& s, std::st
   auto pos = locate_locked(s, key, hash);
   if (pos.current != nullptr && version <= pos.current->version)
     return std::nullopt;
-  if (pos.current != nullptr && pos.current->dirty && !dirty)
-    return std::nullopt; // an unwritten value: only a newer put replaces it
+  if (pos.current != nullptr && !dirty && (pos.current->dirty || version < pos.current->load_floor))
+    return std::nullopt; // an unwritten value, or a load older than its write
   if (pos.current == nullptr && s.links >= s.buckets.load(std::memory_order_relaxed)->size()) {
     grow_locked(s, g);
     pos = locate_locked(s, key, hash);
@@ -262,6 +262,7 @@ bool entry_table::mark_clean(std::string_view key, std::uint64_t version) {
   if (pos.current == nullptr || !pos.current->dirty || pos.current->version != version)
     return false;
   pos.current->dirty = false;
+  pos.current->load_floor = next_version();
   dirty_total_.fetch_sub(1, std::memory_order_relaxed);
   return true;
 }
@@ -279,6 +280,7 @@ bool entry_table::republish(std::string_view key, std::unique_ptr<entry>& e,
   e->key.assign(key);
   e->version = version;
   e->dirty = pos.current->dirty.load();
+  e->load_floor = pos.current->load_floor;
   e->access_tick.store(pos.current->access_tick.load(std::memory_order_relaxed),
                        std::memory_order_relaxed);
   replace_locked(s, pos, e.release(), g);

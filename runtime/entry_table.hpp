@@ -49,7 +49,7 @@ public:
   }
 
   /// A new, strictly increasing version for a publish or erase.
-  std::uint64_t next_version() noexcept { return version_clock_.fetch_add(1) + 1; }
+  std::uint64_t next_version() const noexcept { return version_clock_.fetch_add(1) + 1; }
 
   /// Makes `e` the key's entry (taking ownership) if `version` is newer than the key's last
   /// version. Otherwise returns false and leaves `e` with the caller. Storing counts as an
@@ -151,7 +151,7 @@ private:
   /// Starts at the wall clock in nanoseconds: versions reach write-behind stores, whose rows
   /// are version-guarded, so a restarted process must write versions above its predecessor's
   /// (it would need to have made more than one version per nanosecond to collide).
-  std::atomic<std::uint64_t> version_clock_{initial_version()};
+  mutable std::atomic<std::uint64_t> version_clock_{initial_version()};
   static std::uint64_t initial_version() noexcept;
   std::atomic<std::size_t> dirty_total_{0};
   std::size_t dirty_cursor_ = 0; // take_dirty's starting shard (the writer's only)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 #include <stdexcept>
+#include <thread>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
@@ -51,7 +52,7 @@ std::string type_error(const std::string& cache, const std::type_info& want,
 
 struct runtime::impl {
   explicit impl(runtime_config c)
-      : cfg(std::move(c)), caf_cfg(make_caf_config(cfg)), sys(caf_cfg), pool(cfg.loader_threads),
+      : cfg(std::move(c)), pool(cfg.loader_threads), caf_cfg(make_caf_config(cfg)), sys(caf_cfg),
         resources(sys, pool, cfg.resources) {
     metrics = spawn_metrics_actor(sys, cfg.metrics_cycle, [this](const metrics_snapshot& s) {
       // Held while the callback runs, so that on_metrics() from another thread returns only
@@ -70,9 +71,13 @@ struct runtime::impl {
   }
 
   runtime_config cfg;
+  // The pools are declared before the actor system so that they outlive it: its destructor
+  // waits for every actor, and an actor finishing its last messages may still submit a job.
+  thread_pool pool;
+  /// One writer thread per write-behind cache: store calls block, and one batch runs at a time.
+  std::vector<std::unique_ptr<thread_pool>> writer_threads;
   caf::actor_system_config caf_cfg;
   caf::actor_system sys;
-  thread_pool pool;
   resource_set resources;
   std::mutex mtx;
   std::unordered_map<std::string, registered_loader> loaders;
@@ -81,8 +86,6 @@ struct runtime::impl {
   std::recursive_mutex callback_mtx;
   std::shared_ptr<const metrics_callback> callback;
   std::unordered_map<std::string, cache_core_ptr> caches;
-  /// One writer thread per write-behind cache: store calls block, and one batch runs at a time.
-  std::vector<std::unique_ptr<thread_pool>> writer_threads;
   std::vector<std::pair<std::string, flush_result>> shutdown_flushes;
   bool stopped = false;
 };
@@ -259,10 +262,17 @@ void runtime::flush_write_behind_caches(
   // New puts are refused from here on; everything dirty gets up to flush_timeout to reach its
   // store (the caches flush at the same time).
   std::vector<std::pair<std::string, std::future<flush_result>>> flushes;
-  for (auto& kv : caches) {
+  for (auto& kv : caches)
     kv.second->closing = true;
+  for (auto& kv : caches) {
     if (!kv.second->write_behind)
       continue;
+    // Puts that passed their `closing` check publish before the flush takes its snapshot;
+    // puts waiting for room wake up and are refused.
+    auto& link = *kv.second->write_behind;
+    link.room_made();
+    while (link.puts_in_flight.load() != 0)
+      std::this_thread::yield();
     auto core = kv.second;
     flushes.emplace_back(kv.first, std::async(std::launch::async, [core] {
                            return flush_write_behind(*core, core->cfg.flush_timeout);

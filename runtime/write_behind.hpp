@@ -54,6 +54,10 @@ struct write_behind_link {
   /// drains, so that a flood of puts sends one message.
   std::atomic<bool> drain_requested{false};
 
+  /// Puts between their `closing` check and their publish: shutdown waits for these to end
+  /// before it flushes, so that no accepted put can miss the shutdown flush.
+  std::atomic<int> puts_in_flight{0};
+
   /// Puts waiting for room under max_dirty.
   std::mutex room_mtx;
   std::condition_variable room_cv;

@@ -171,12 +171,15 @@ TEST_CASE("due refreshes are coalesced into one batch call", "[batch]") {
 TEST_CASE("a throwing batch loader fails every key of its call with its message", "[batch]") {
   scripted_batch batch;
   batch.throws = true;
-  fixture f{batch_config(10, duration{0}), with_batch(batch.wrap())};
+  fixture f{batch_config(10, ms(10)), with_batch(batch.wrap())};
   auto a = f.request("1");
   auto b = f.request("2");
   f.run();
+  f.advance(ms(10));
   f.loads.run_all();
   f.run();
+  REQUIRE(batch.calls.size() == 1); // one call for both keys, and it threw
+  CHECK(batch.calls[0].size() == 2);
   for (auto* s : {a.get(), b.get()}) {
     REQUIRE(s->results.size() == 1);
     CHECK(s->results[0].code() == errc::load_failed);

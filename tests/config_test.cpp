@@ -321,4 +321,10 @@ TEST_CASE("a cache's store is checked when the config is parsed", "[config]") {
   check_parse_error(one_cache(R"("store": {"type": "mongo"})"), "caches[0].store.type", {});
   check_parse_error(one_cache(R"("max_dirty": 0)"), "caches[0].max_dirty",
                     {"expected a positive integer"});
+  check_parse_error(one_cache(R"("write_interval": 0)"), "caches[0].write_interval",
+                    {"expected a positive duration"});
+  check_parse_error(one_cache(R"("write_retry": "1s", "write_retry_max": "500ms")"),
+                    "caches[0].write_retry_max", {"expected at least write_retry"});
+  check_parse_error(one_cache(R"("batch_window": "10s", "load_timeout": "10s")"),
+                    "caches[0].batch_window", {"expected less than load_timeout"});
 }

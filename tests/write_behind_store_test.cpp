@@ -3,6 +3,9 @@
 // of puts and start it again: after flush() every key must hold its latest value.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
 #include "runtime/runtime.hpp"
 #include "store/postgres_store.hpp"
 #include "store/redis_store.hpp"
@@ -169,6 +172,49 @@ TEST_CASE("write-behind: shutdown reports what it could not write",
   CHECK(flushes[0].second.unwritten == 10);
   REQUIRE_FALSE(warnings.empty());
   CHECK_THAT(warnings.back(), Catch::Contains("10 entries of cache 'down' could not be written"));
+}
+
+TEST_CASE("write-behind: every put accepted before shutdown is written by it",
+          "[write_behind][store][runtime]") {
+  test::temp_dir dir("corral-wb-race");
+  sqlite_store_options opt;
+  opt.path = (dir.path() / "corral.db").string();
+  auto store = std::make_shared<sqlite_store>(opt);
+  auto cfg = fast_writer("race");
+  cfg.max_dirty = 10; // puts keep waiting for room while shutdown starts
+  cfg.max_dirty_wait = 10s;
+  cfg.write_batch_size = 5;
+  std::vector<std::vector<std::string>> accepted(4);
+  {
+    runtime rt{small_runtime()};
+    auto cache = rt.make_write_behind_cache<std::string>(cfg, store);
+    std::vector<std::thread> writers;
+    std::atomic<int> total{0};
+    for (std::size_t t = 0; t < accepted.size(); ++t)
+      writers.emplace_back([&, t] {
+        for (int i = 0;; ++i) {
+          auto key = "t" + std::to_string(t) + "-" + std::to_string(i);
+          if (!cache.put(key, "v"))
+            return; // refused: shutting down
+          accepted[t].push_back(key);
+          ++total;
+        }
+      });
+    while (total.load() < 200)
+      std::this_thread::yield();
+    rt.shutdown();
+    for (auto& w : writers)
+      w.join();
+    auto flushes = rt.shutdown_flushes();
+    REQUIRE(flushes.size() == 1);
+    CHECK(flushes[0].second.complete);
+  }
+  auto session = store->open();
+  std::size_t missing = 0;
+  for (const auto& keys : accepted)
+    for (const auto& key : keys)
+      missing += !session->find(key).has_value();
+  CHECK(missing == 0);
 }
 
 TEST_CASE("write-behind to PostgreSQL survives a server restart during the drain",

@@ -384,6 +384,29 @@ TEST_CASE("write-behind: a load never replaces an unwritten value", "[write_behi
   w.f.loads.run_all();
   w.f.run();
   CHECK(r->results.at(0).value() == "fresh in memory");
+  CHECK(std::count(w.store->calls.begin(), w.store->calls.end(), "find a") == 1); // it ran
   CHECK(w.cached("a") == "fresh in memory");
   CHECK(w.f.handle.dirty() == 1);
+}
+
+TEST_CASE("write-behind: a load that read the store before a write cannot undo it",
+          "[write_behind]") {
+  auto cfg = write_behind_config();
+  cfg.refresh_after = 10ms;
+  wb_fixture w{cfg};
+  w.store->rows["a"] = {"a", "old", 1};
+  w.f.handle.put("a", "new");
+  w.f.advance(20ms);
+  CHECK(w.cached("a") == "new"); // due: a reload of "a" starts (queued on the loader pool)
+  w.f.run();
+  REQUIRE(w.f.loads.queued() == 1);
+  w.drain(); // "new" is written and the entry becomes clean
+  CHECK(w.store->rows["a"].value == "new");
+  CHECK(w.f.handle.dirty() == 0);
+  // The reload read the store before that commit: it finds the old row.
+  w.store->rows["a"].value = "old";
+  w.f.loads.run_all();
+  w.f.run();
+  CHECK(std::count(w.store->calls.begin(), w.store->calls.end(), "find a") == 1);
+  CHECK(w.cached("a") == "new");
 }
