@@ -84,7 +84,7 @@ TEST_CASE("a tombstone keeps older loads out until it is dropped", "[table]") {
   CHECK(t.size() == 1);
 }
 
-TEST_CASE("evict removes the key; sample sees every key of a small table", "[table]") {
+TEST_CASE("evict removes the key, sample sees every key of a small table", "[table]") {
   entry_table t;
   for (int i = 0; i < 10; ++i) {
     auto e = make_value("v");

@@ -139,7 +139,7 @@ TEST_CASE("singleflight_cache's window test: last, then cycle, then nothing",
   check_counts(s.total, 1);
 }
 
-TEST_CASE("coalesced requesters are each counted once; empty windows have zero rates",
+TEST_CASE("coalesced requesters are each counted once, empty windows have zero rates",
           "[metrics]") {
   fixture f{no_timers()};
   auto empty = f.core->metrics_now().last;

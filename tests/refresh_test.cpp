@@ -157,7 +157,7 @@ TEST_CASE("XFetch refreshes early, once, when the draw says so", "[refresh][xfet
   CHECK(f.handle.try_get("k") == std::optional<std::string>{"v2"});
 }
 
-TEST_CASE("a reload gets the current value for a conditional fetch; a first load gets none",
+TEST_CASE("a reload gets the current value for a conditional fetch, a first load gets none",
           "[refresh]") {
   fixture f{refresh_config()};
   count_versions(f);

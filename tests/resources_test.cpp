@@ -106,7 +106,7 @@ struct fixture {
 
 // -- message level, on the test clock ------------------------------------------------------------
 
-TEST_CASE("nothing loads before the first sync; a get then reports not loaded yet", "[resources]") {
+TEST_CASE("nothing loads before the first sync, a get then reports not loaded yet", "[resources]") {
   fixture f;
   auto script = std::make_shared<scripted_resource>();
   auto a = f.add(every("a", 1s), script);

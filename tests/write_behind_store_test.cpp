@@ -88,7 +88,7 @@ void survive_restart(Server& server, const std::shared_ptr<write_store>& store) 
 
 } // namespace
 
-TEST_CASE("write-behind to SQLite: puts reach the file; a miss finds them again",
+TEST_CASE("write-behind to SQLite: puts reach the file, a miss finds them again",
           "[write_behind][store][runtime]") {
   test::temp_dir dir("corral-wb-sqlite");
   sqlite_store_options opt;

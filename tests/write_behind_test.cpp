@@ -74,7 +74,7 @@ bool ready(std::future<flush_result>& fut) {
 
 } // namespace
 
-TEST_CASE("write-behind: store and load; a miss looks the key up in the store", "[write_behind]") {
+TEST_CASE("write-behind: store and load, a miss looks the key up in the store", "[write_behind]") {
   wb_fixture w;
   w.store->rows["old"] = {"old", "from db", 1};
   CHECK(w.f.handle.put("a", "1"));
@@ -129,7 +129,7 @@ TEST_CASE("write-behind: a full batch is written before the interval", "[write_b
   CHECK(w.store->rows.size() == 3);
 }
 
-TEST_CASE("write-behind: pruning keeps dirty entries; once written the oldest go",
+TEST_CASE("write-behind: pruning keeps dirty entries, once written the oldest go",
           "[write_behind]") {
   auto cfg = write_behind_config();
   cfg.max_entries = 20;
@@ -167,7 +167,7 @@ TEST_CASE("write-behind: invalidate of an unwritten item keeps it", "[write_behi
   CHECK(w.f.handle.invalidate("a"));
 }
 
-TEST_CASE("write-behind: a recoverable failure keeps the batch dirty; the retry writes it once",
+TEST_CASE("write-behind: a recoverable failure keeps the batch dirty, the retry writes it once",
           "[write_behind]") {
   auto step = GENERATE(as<std::string>{}, "save", "commit", "begin", "find");
   INFO("failing step: " << step);
@@ -337,7 +337,7 @@ TEST_CASE("write-behind: flush gives up at its deadline while the store is down"
   CHECK(w.f.handle.dirty() == 1);
 }
 
-TEST_CASE("write-behind: max_dirty bounds the backlog; re-putting a dirty key is allowed",
+TEST_CASE("write-behind: max_dirty bounds the backlog, re-putting a dirty key is allowed",
           "[write_behind]") {
   auto cfg = write_behind_config();
   cfg.max_dirty = 2;
