@@ -18,6 +18,7 @@
 #include <vector>
 
 namespace corral {
+
 namespace {
 
 namespace json = boost::json;
@@ -525,6 +526,10 @@ std::string to_json(const runtime_config& cfg) {
   std::string out;
   pretty_print(write_object(cfg, runtime_keys()), out, 0);
   return out + "\n";
+}
+
+std::string describe_json(const boost::json::value& v) {
+  return describe(v);
 }
 
 } // namespace corral

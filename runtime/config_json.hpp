@@ -6,7 +6,15 @@
 #include <string>
 #include <string_view>
 
+namespace boost::json {
+class value;
+}
+
 namespace corral {
+
+/// How config errors name a JSON value: "string \"x\"", "number 1.5", "bool true", "null",
+/// "array", "object".
+std::string describe_json(const boost::json::value& v);
 
 /// Parses a JSON config and validate()s it. Unknown keys, wrong types and out-of-range values
 /// throw config_error whose path() names the element (`caches[1].ttl`; "" for the root).

@@ -21,23 +21,7 @@ namespace {
 namespace json = boost::json;
 
 std::string describe(const json::value& v) {
-  switch (v.kind()) {
-  case json::kind::string:
-    return "string " + json::serialize(v);
-  case json::kind::int64:
-  case json::kind::uint64:
-  case json::kind::double_:
-    return "number " + json::serialize(v);
-  case json::kind::bool_:
-    return v.get_bool() ? "bool true" : "bool false";
-  case json::kind::null:
-    return "null";
-  case json::kind::array:
-    return "array";
-  case json::kind::object:
-    return "object";
-  }
-  return "unknown";
+  return describe_json(v);
 }
 
 // One store object being read: every key read is remembered, so that whatever is left over
