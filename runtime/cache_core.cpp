@@ -219,7 +219,7 @@ cache_core::run_batch_load(const std::vector<std::string>& keys) noexcept {
 }
 
 error cache_core::put_entry(std::string_view key, std::unique_ptr<entry> e, bool may_wait) {
-  auto now = this->now();
+  auto now = hit_now(); // the coarse clock, as reads use: ~8% of a put with steady_clock
   e->refresh_at = refresh_due(now);
   auto* wb = write_behind.get();
   if (wb == nullptr) {
