@@ -9,6 +9,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "runtime/backoff.hpp"
 #include "runtime/cache_tier.hpp"
 #include "runtime/epoch.hpp"
 
@@ -312,9 +313,7 @@ private:
     ++st_.failures;
     st_.last_error = message;
     if (cfg_.error_backoff.count() > 0) {
-      auto backoff = cfg_.error_backoff;
-      for (unsigned i = 1; i < st_.failures && backoff < cfg_.error_backoff_max; ++i)
-        backoff *= 2;
+      auto backoff = doubled_backoff(cfg_.error_backoff, st_.failures, cfg_.error_backoff_max);
       st_.backoff_until = saturating_add(now, std::min(backoff, cfg_.error_backoff_max));
     }
   }

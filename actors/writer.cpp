@@ -7,6 +7,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "runtime/backoff.hpp"
 #include "runtime/epoch.hpp"
 
 namespace corral {
@@ -97,9 +98,7 @@ public:
       core_.count(counter::write_failures);
       ++st_.failures;
       st_.last_error = report.error;
-      auto backoff = cfg_.write_retry;
-      for (unsigned i = 1; i < st_.failures && backoff < cfg_.write_retry_max; ++i)
-        backoff *= 2;
+      auto backoff = doubled_backoff(cfg_.write_retry, st_.failures, cfg_.write_retry_max);
       st_.backoff_until = saturating_add(now, std::min(backoff, cfg_.write_retry_max));
     } else {
       st_.failures = 0;

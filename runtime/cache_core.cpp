@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include "runtime/backoff.hpp"
 #include "runtime/cache_tier.hpp"
 #include "runtime/epoch.hpp"
 #include "runtime/write_behind.hpp"
@@ -70,10 +71,9 @@ void cache_core::finish_refresh(const std::string& key, std::uint64_t version, s
       return; // replaced meanwhile: the new entry has its own refresh state
     unsigned failures = e->refresh_failures.load() + 1u;
     e->refresh_failures.store(static_cast<std::uint8_t>(std::min(failures, 30u)));
-    auto backoff = cfg.error_backoff.count() > 0 ? cfg.error_backoff : cfg.refresh_after;
-    for (unsigned i = 1; i < failures && backoff < cfg.error_backoff_max; ++i)
-      backoff *= 2;
-    backoff = std::min(backoff, std::max(cfg.error_backoff_max, cfg.refresh_after));
+    auto base = cfg.error_backoff.count() > 0 ? cfg.error_backoff : cfg.refresh_after;
+    auto backoff = std::min(doubled_backoff(base, failures, cfg.error_backoff_max),
+                            std::max(cfg.error_backoff_max, cfg.refresh_after));
     e->refresh_retry_at.store(saturating_add(now, backoff).time_since_epoch().count());
     e->refresh_requested.store(false); // the first reader after the backoff tries again
     return;
