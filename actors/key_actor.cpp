@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <random>
 #include <vector>
 
 #include <caf/event_based_actor.hpp>
@@ -72,7 +71,6 @@ struct key_state {
   time_point backoff_until{};
   std::string last_error;
   std::uint64_t processed = 0; // messages routed by the supervisor and handled
-  std::mt19937_64 rng{std::random_device{}()};
 
   /// However the actor ends (passivated, shut down, failed), its share of the gauges goes.
   ~key_state() {
@@ -154,7 +152,7 @@ public:
     detail::epoch_guard guard;
     switch (out.result) {
     case load_outcome::kind::value: {
-      out.value->expires_at = expiry(now, cfg_.ttl);
+      out.value->expires_at = st_.core->load_expiry(now, cfg_.ttl);
       out.value->refresh_at = st_.core->refresh_due(now);
       out.value->load_time = out.took; // XFetch's delta
       const entry* e = out.value.get();
@@ -173,7 +171,7 @@ public:
       if (cfg_.negative_ttl.count() > 0) {
         auto neg = std::make_unique<entry>();
         neg->kind = entry_kind::not_found;
-        neg->expires_at = expiry(now, cfg_.negative_ttl);
+        neg->expires_at = st_.core->load_expiry(now, cfg_.negative_ttl);
         st_.core->table.publish(st_.key, neg, msg.version, now);
       }
       on_success();
@@ -316,16 +314,6 @@ private:
       auto backoff = doubled_backoff(cfg_.error_backoff, st_.failures, cfg_.error_backoff_max);
       st_.backoff_until = saturating_add(now, std::min(backoff, cfg_.error_backoff_max));
     }
-  }
-
-  time_point expiry(time_point now, duration ttl) {
-    if (ttl.count() <= 0)
-      return time_point::max();
-    if (cfg_.ttl_jitter > 0) {
-      std::uniform_real_distribution<double> cut{0.0, cfg_.ttl_jitter};
-      ttl -= std::chrono::duration_cast<duration>(ttl * cut(st_.rng));
-    }
-    return saturating_add(now, ttl);
   }
 
   static bool stale_usable(const entry* e, time_point now, duration window) {

@@ -42,7 +42,7 @@ void cache_core::finish_refresh(const std::string& key, std::uint64_t version, s
   detail::epoch_guard guard;
   switch (out.result) {
   case load_outcome::kind::value: {
-    out.value->expires_at = cfg.ttl.count() > 0 ? saturating_add(now, cfg.ttl) : time_point::max();
+    out.value->expires_at = load_expiry(now, cfg.ttl);
     out.value->refresh_at = refresh_due(now);
     out.value->load_time = out.took;
     const entry* fresh = out.value.get();
@@ -60,7 +60,7 @@ void cache_core::finish_refresh(const std::string& key, std::uint64_t version, s
     if (cfg.negative_ttl.count() > 0) {
       auto neg = std::make_unique<entry>();
       neg->kind = entry_kind::not_found;
-      neg->expires_at = saturating_add(now, cfg.negative_ttl);
+      neg->expires_at = load_expiry(now, cfg.negative_ttl);
       table.publish(key, neg, version, now);
     }
     return; // without negative caching the current value stays until its ttl
@@ -83,6 +83,14 @@ void cache_core::finish_refresh(const std::string& key, std::uint64_t version, s
 
 void cache_core::forget_tombstone_later(std::string_view key) const {
   post_to_supervisor(forget_atom::value, std::string{key});
+}
+
+time_point cache_core::load_expiry(time_point now, duration ttl) const noexcept {
+  if (ttl.count() <= 0)
+    return time_point::max();
+  if (cfg.ttl_jitter > 0) // a cut in [0, ttl_jitter): 1 - u is in [0, 1)
+    ttl -= std::chrono::duration_cast<duration>(ttl * (cfg.ttl_jitter * (1.0 - draw_uniform())));
+  return saturating_add(now, ttl);
 }
 
 double cache_core::draw_uniform() const noexcept {

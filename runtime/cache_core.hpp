@@ -182,6 +182,10 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
   /// After invalidate(): lets the supervisor drop the key's tombstone once no load is running.
   void forget_tombstone_later(std::string_view key) const;
 
+  /// Expiry of a value (or "not found") loaded now and kept for `ttl`, shortened by a random
+  /// fraction below ttl_jitter; the key actors and the direct refresh path both use it.
+  time_point load_expiry(time_point now, duration ttl) const noexcept;
+
   /// Expiry of a value stored now by put().
   time_point put_expiry(time_point now) const noexcept {
     return cfg.ttl.count() > 0 ? saturating_add(now, cfg.ttl) : time_point::max();
@@ -201,7 +205,8 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
     return xfetch_due(now, e.expires_at, e.load_time, beta, draw_uniform());
   }
 
-  /// Uniform in (0, 1]: `xfetch_random` when a test sets it, a per-thread generator otherwise.
+  /// Uniform in (0, 1] (XFetch's draw, ttl jitter): `xfetch_random` when a test sets it, a
+  /// per-thread generator otherwise.
   double draw_uniform() const noexcept;
   std::function<double()> xfetch_random; // tests only: a fixed random source
 

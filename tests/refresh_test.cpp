@@ -173,3 +173,26 @@ TEST_CASE("a reload gets the current value for a conditional fetch, a first load
   f.finish_one_load();
   CHECK(f.loader->previous == std::vector<std::string>{"<none>", "v1", "put by hand"});
 }
+
+TEST_CASE("ttl_jitter shortens loaded and refreshed entries alike", "[refresh]") {
+  auto cfg = refresh_config(); // ttl 10 s, refresh_after 150 ms
+  cfg.ttl_jitter = 0.5;
+  fixture f{cfg};
+  f.core->xfetch_random = [] { return 0.5; }; // the cut is 0.5 × (1 − 0.5): 2.5 s of 10 s
+  auto expiry = [&] {
+    detail::epoch_guard guard;
+    const entry* e = f.core->table.find_exact("k");
+    REQUIRE(e != nullptr);
+    return e->expires_at;
+  };
+  auto loaded_at = f.now();
+  f.load("k"); // through the key actor
+  CHECK(expiry() == loaded_at + std::chrono::milliseconds(7500));
+  f.advance(ms(150));
+  CHECK(f.handle.try_get("k").has_value()); // due: the direct refresh path reloads it
+  f.run();
+  auto refreshed_at = f.now();
+  f.finish_one_load();
+  CHECK(f.count(counter::refreshes) == 1);
+  CHECK(expiry() == refreshed_at + std::chrono::milliseconds(7500));
+}
