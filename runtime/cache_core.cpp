@@ -127,23 +127,31 @@ std::uint64_t ns_between(time_point a, time_point b) {
 
 } // namespace
 
+std::shared_ptr<load_outcome> cache_core::ask_tier1(const std::string& key) {
+  if (!tier1)
+    return nullptr;
+  auto start = load_clock_now();
+  auto r = tier1->get(key);
+  auto end = load_clock_now();
+  metrics.record(timing::tier1, ns_between(start, end));
+  if (r.result != erased_tier::status::hit) {
+    count(r.result == erased_tier::status::miss ? counter::tier1_misses : counter::tier1_errors);
+    return nullptr;
+  }
+  count(counter::tier1_hits);
+  auto out = std::make_shared<load_outcome>();
+  out->result = load_outcome::kind::value;
+  out->value = std::move(r.value);
+  out->took = end - start;
+  return out;
+}
+
 std::shared_ptr<load_outcome> cache_core::run_load(const std::string& key) noexcept {
   try {
     auto start = load_clock_now();
-    if (tier1) {
-      auto r = tier1->get(key);
-      auto after_tier = load_clock_now();
-      metrics.record(timing::tier1, ns_between(start, after_tier));
-      if (r.result == erased_tier::status::hit) {
-        count(counter::tier1_hits);
-        auto out = std::make_shared<load_outcome>();
-        out->result = load_outcome::kind::value;
-        out->value = std::move(r.value);
-        out->took = after_tier - start;
-        metrics.record(timing::load, ns_between(start, after_tier));
-        return out;
-      }
-      count(r.result == erased_tier::status::miss ? counter::tier1_misses : counter::tier1_errors);
+    if (auto out = ask_tier1(key)) {
+      metrics.record(timing::load, static_cast<std::uint64_t>(out->took.count()));
+      return out;
     }
     // A copy, taken under a short epoch guard: the loader may block for long, and holding the
     // guard meanwhile would hold back reclamation for every cache.
@@ -179,22 +187,8 @@ cache_core::run_batch_load(const std::vector<std::string>& keys) noexcept {
     std::vector<std::string> source_keys;
     std::vector<std::size_t> source_slots;
     for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (tier1) {
-        auto tier_start = load_clock_now();
-        auto r = tier1->get(keys[i]);
-        auto tier_end = load_clock_now();
-        metrics.record(timing::tier1, ns_between(tier_start, tier_end));
-        if (r.result == erased_tier::status::hit) {
-          count(counter::tier1_hits);
-          outs[i] = std::make_shared<load_outcome>();
-          outs[i]->result = load_outcome::kind::value;
-          outs[i]->value = std::move(r.value);
-          outs[i]->took = tier_end - tier_start;
-          continue;
-        }
-        count(r.result == erased_tier::status::miss ? counter::tier1_misses
-                                                    : counter::tier1_errors);
-      }
+      if ((outs[i] = ask_tier1(keys[i])))
+        continue;
       source_keys.push_back(keys[i]);
       source_slots.push_back(i);
     }

@@ -284,6 +284,9 @@ private:
   void finish_refresh(const std::string& key, std::uint64_t version, std::uint64_t origin,
                       load_outcome& out);
   error wait_for_room(std::string_view key, bool may_wait);
+  /// Tier 1's value of `key` as a load outcome, or nullptr (no tier 1, a miss, or an error);
+  /// counted and timed. Shared by single and batch loads.
+  std::shared_ptr<load_outcome> ask_tier1(const std::string& key);
 
   /// The time for load measurements on a loader thread: the runtime's clock while it runs,
   /// the system clock once it stopped (a loader stuck past shutdown must not touch it).
