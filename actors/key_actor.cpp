@@ -152,13 +152,10 @@ public:
     detail::epoch_guard guard;
     switch (out.result) {
     case load_outcome::kind::value: {
-      out.value->expires_at = st_.core->load_expiry(now, cfg_.ttl);
-      out.value->refresh_at = st_.core->refresh_due(now);
-      out.value->load_time = out.took; // XFetch's delta
       const entry* e = out.value.get();
       // A put or invalidate newer than this load wins; waiters still get what they asked for.
       std::unique_ptr<entry> keep = std::move(out.value);
-      bool published = st_.core->table.publish(st_.key, keep, msg.version, now);
+      bool published = st_.core->publish_loaded(st_.key, keep, out.took, msg.version, now);
       if (published && out.from_source)
         write_back(*e, msg.version);
       on_success();
@@ -168,12 +165,7 @@ public:
       break; // `keep` frees e here only if publish refused it
     }
     case load_outcome::kind::not_found: {
-      if (cfg_.negative_ttl.count() > 0) {
-        auto neg = std::make_unique<entry>();
-        neg->kind = entry_kind::not_found;
-        neg->expires_at = st_.core->load_expiry(now, cfg_.negative_ttl);
-        st_.core->table.publish(st_.key, neg, msg.version, now);
-      }
+      st_.core->publish_not_found(st_.key, msg.version, now);
       on_success();
       if (current)
         answer_all([&](reply_token& t) {

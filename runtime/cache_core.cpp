@@ -42,12 +42,9 @@ void cache_core::finish_refresh(const std::string& key, std::uint64_t version, s
   detail::epoch_guard guard;
   switch (out.result) {
   case load_outcome::kind::value: {
-    out.value->expires_at = load_expiry(now, cfg.ttl);
-    out.value->refresh_at = refresh_due(now);
-    out.value->load_time = out.took;
     const entry* fresh = out.value.get();
     std::unique_ptr<entry> keep = std::move(out.value);
-    if (table.publish(key, keep, version, now) && out.from_source && tier1) {
+    if (publish_loaded(key, keep, out.took, version, now) && out.from_source && tier1) {
       try {
         auto job = tier1->write_back(key, *fresh);
         write_back_if_current(key, version, job);
@@ -57,12 +54,7 @@ void cache_core::finish_refresh(const std::string& key, std::uint64_t version, s
     return;
   }
   case load_outcome::kind::not_found:
-    if (cfg.negative_ttl.count() > 0) {
-      auto neg = std::make_unique<entry>();
-      neg->kind = entry_kind::not_found;
-      neg->expires_at = load_expiry(now, cfg.negative_ttl);
-      table.publish(key, neg, version, now);
-    }
+    publish_not_found(key, version, now);
     return; // without negative caching the current value stays until its ttl
   case load_outcome::kind::error: {
     count(counter::load_errors);
@@ -83,6 +75,23 @@ void cache_core::finish_refresh(const std::string& key, std::uint64_t version, s
 
 void cache_core::forget_tombstone_later(std::string_view key) const {
   post_to_supervisor(forget_atom::value, std::string{key});
+}
+
+bool cache_core::publish_loaded(std::string_view key, std::unique_ptr<entry>& value, duration took,
+                                std::uint64_t version, time_point now) {
+  value->expires_at = load_expiry(now, cfg.ttl);
+  value->refresh_at = refresh_due(now);
+  value->load_time = took; // XFetch's delta
+  return table.publish(key, value, version, now);
+}
+
+void cache_core::publish_not_found(std::string_view key, std::uint64_t version, time_point now) {
+  if (cfg.negative_ttl.count() <= 0)
+    return;
+  auto neg = std::make_unique<entry>();
+  neg->kind = entry_kind::not_found;
+  neg->expires_at = load_expiry(now, cfg.negative_ttl);
+  table.publish(key, neg, version, now);
 }
 
 time_point cache_core::load_expiry(time_point now, duration ttl) const noexcept {

@@ -186,6 +186,13 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
   /// fraction below ttl_jitter; the key actors and the direct refresh path both use it.
   time_point load_expiry(time_point now, duration ttl) const noexcept;
 
+  /// Publishes a loaded value (taking `value` unless a newer put or invalidate refuses it) with
+  /// its expiry, refresh time and load duration. Key actors and direct refreshes both use it.
+  bool publish_loaded(std::string_view key, std::unique_ptr<entry>& value, duration took,
+                      std::uint64_t version, time_point now);
+  /// Caches a loader's "not found" for negative_ttl (nothing when that is off).
+  void publish_not_found(std::string_view key, std::uint64_t version, time_point now);
+
   /// Expiry of a value stored now by put().
   time_point put_expiry(time_point now) const noexcept {
     return cfg.ttl.count() > 0 ? saturating_add(now, cfg.ttl) : time_point::max();
