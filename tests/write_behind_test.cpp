@@ -43,6 +43,11 @@ struct wb_fixture {
   /// Lets the write interval pass and runs the batch it starts (and any follow-up batches).
   void drain(duration wait = 1s) {
     f.advance(wait);
+    run_writes();
+  }
+
+  /// Runs every queued batch on the writer thread, and the messages each one sends.
+  void run_writes() {
     while (f.writes.run_one())
       f.run();
   }
@@ -142,8 +147,7 @@ TEST_CASE("write-behind: pruning keeps dirty entries, once written the oldest go
   w.f.advance(1s); // housekeeping: over the limit, but every entry is dirty
   CHECK(w.f.handle.size() == 30);
   auto done = w.flush();
-  while (w.f.writes.run_one())
-    w.f.run();
+  w.run_writes();
   REQUIRE(ready(done));
   CHECK(done.get().written == 30);
   w.f.advance(1s);
@@ -301,14 +305,12 @@ TEST_CASE("write-behind: flush is a barrier and reports dead letters", "[write_b
   w.f.handle.put("b", "2");
   w.f.handle.put("c", "3");
   w.f.run();
-  while (w.f.writes.run_one()) // the full batch the third put triggered
-    w.f.run();
+  w.run_writes(); // the full batch the third put triggered
   w.f.handle.put("d", "4");
   w.store->fail_next("save", store_fault::fatal, "check constraint", "d");
   auto done = w.flush();
   CHECK_FALSE(ready(done));
-  while (w.f.writes.run_one())
-    w.f.run();
+  w.run_writes();
   REQUIRE(ready(done));
   auto r = done.get();
   CHECK(r.complete);
@@ -325,8 +327,7 @@ TEST_CASE("write-behind: flush gives up at its deadline while the store is down"
   for (int i = 0; i < 100; ++i)
     w.store->fail_next("begin", store_fault::recoverable, "connection refused");
   auto done = w.flush(1s);
-  while (w.f.writes.run_one())
-    w.f.run();
+  w.run_writes();
   CHECK_FALSE(ready(done));
   w.drain(1s);
   REQUIRE(ready(done));
@@ -350,8 +351,7 @@ TEST_CASE("write-behind: max_dirty bounds the backlog, re-putting a dirty key is
   CHECK_THAT(refused.message, Catch::Contains("max_dirty 2") && Catch::Contains("'c'"));
   CHECK(w.f.handle.try_put("a", "2").code == errc::none);
   w.f.run();
-  while (w.f.writes.run_one()) // the refused put asked the writer to drain at once
-    w.f.run();
+  w.run_writes(); // the refused put asked the writer to drain at once
   CHECK(w.f.handle.try_put("c", "1").code == errc::none);
 }
 
