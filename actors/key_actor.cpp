@@ -100,8 +100,7 @@ public:
       return;
     }
     if (stale_usable(e, now, cfg_.stale_while_revalidate)) {
-      st_.core->count(counter::stale_hits);
-      token->deliver(outcome::of(e, true));
+      count_and_deliver(*token, outcome::of(e, true), counter::stale_hits);
       if (now >= st_.backoff_until) // a stale read must not bypass the error backoff
         start_load();
       return;
@@ -112,15 +111,16 @@ public:
       return;
     }
     if (!st_.core->can_load()) {
-      st_.core->count(counter::errors);
-      token->deliver(outcome::failed(errc::no_loader, "cache '" + cfg_.name +
-                                                          "' has no loader and key '" + st_.key +
-                                                          "' is absent"));
+      count_and_deliver(*token,
+                        outcome::failed(errc::no_loader, "cache '" + cfg_.name +
+                                                             "' has no loader and key '" + st_.key +
+                                                             "' is absent"),
+                        counter::errors);
       return;
     }
     if (deadline <= now) {
-      st_.core->count(counter::timeouts);
-      token->deliver(outcome::failed(errc::timeout, deadline_message()));
+      count_and_deliver(*token, outcome::failed(errc::timeout, deadline_message()),
+                        counter::timeouts);
       return;
     }
     auto id = ++st_.next_waiter_id;
@@ -213,8 +213,8 @@ public:
     auto token = std::move(i->token);
     st_.waiters.erase(i);
     --st_.core->metrics.parked_waiters;
-    st_.core->count(counter::timeouts);
-    token->deliver(outcome::failed(errc::timeout, deadline_message()));
+    count_and_deliver(*token, outcome::failed(errc::timeout, deadline_message()),
+                      counter::timeouts);
     report_if_idle();
   }
 
@@ -330,14 +330,10 @@ private:
                         code == errc::timeout ? counter::timeouts : counter::errors);
   }
 
-  /// Counts before answering: a requester that reads the metrics right after its get returned
-  /// must find its own request counted. Only this actor answers a token it holds (the
-  /// destructor's "shutting down" needs the last reference), so check-then-deliver is safe.
+  /// Counts the request as `c` only if this answer is the one it gets: its requester may have
+  /// given up and answered it already (reply_token::deliver claims, counts, then delivers).
   void count_and_deliver(reply_token& t, const outcome& o, counter c) {
-    if (t.answered())
-      return;
-    st_.core->count(c);
-    t.deliver(o);
+    t.deliver(o, st_.core->counters, c);
   }
 
   template <class F> void answer_all(F&& f) {

@@ -203,16 +203,21 @@ private:
       return std::move(*r);
     auto sink = std::make_shared<blocking_sink<V>>();
     auto token = make_token(key, sink);
-    core_->post_to_supervisor(local_get_msg{std::string{key}, token, deadline});
+    // Only the message owns the token: if it is dropped (the supervisor stopped between our
+    // `closing` check and the send), the token's destructor answers "shutting down" at once.
+    // Holding it here would keep that answer from ever coming.
+    std::weak_ptr<reply_token> mine = token;
+    core_->post_to_supervisor(local_get_msg{std::string{key}, std::move(token), deadline});
     // The key actor answers at the deadline; the extra margin only guards against a reply that
     // is late (a flooded supervisor). Giving up answers the token, so the key actor cannot
     // count the request a second time.
     if (auto r = sink->wait(saturating_add(deadline, std::chrono::milliseconds(200))))
       return std::move(*r);
-    if (token->deliver(outcome::failed(errc::timeout, "request for key '" + std::string{key} +
-                                                          "' passed its deadline")))
-      core_->count(counter::timeouts);
-    return std::move(*sink->wait(time_point::max()));
+    if (auto still_queued = mine.lock())
+      still_queued->deliver(outcome::failed(errc::timeout, "request for key '" + std::string{key} +
+                                                               "' passed its deadline"),
+                            core_->counters, counter::timeouts);
+    return std::move(*sink->wait(time_point::max())); // answered: by us, or by whoever won
   }
 
   cache_core_ptr core_;

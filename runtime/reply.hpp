@@ -61,10 +61,15 @@ public:
   reply_token(const reply_token&) = delete;
   reply_token& operator=(const reply_token&) = delete;
 
-  /// Answers the requester unless it was answered already. Returns whether this call answered.
-  bool deliver(const outcome& o) noexcept {
+  /// Answers the requester unless it was answered already, counting the request as `c` in
+  /// `counters` when this call is the one that answers. Claimed first, then counted, then
+  /// delivered: a request answered twice (its requester gave up while its key actor answered)
+  /// is counted once, and a requester woken by the answer finds itself already counted.
+  /// Returns whether this call answered.
+  bool deliver(const outcome& o, thread_counters& counters, counter c) noexcept {
     if (answered_.exchange(true))
       return false;
+    counters.add(c);
     sink_->deliver(o);
     return true;
   }
