@@ -74,14 +74,6 @@ public:
       return;
     i->second.idle = true;
     i->second.idle_since = st_.core->now();
-    st_.core->table.drop_tombstone(key); // no load of this key is running any more
-  }
-
-  /// An invalidation left a tombstone to keep running loads from storing; without a busy
-  /// actor no such load exists, so it can go now (otherwise when the actor goes idle).
-  void forget(const std::string& key) {
-    if (!busy(key))
-      st_.core->table.drop_tombstone(key);
   }
 
   void housekeep() {
@@ -180,8 +172,8 @@ private:
   }
 
   /// Sampled LRU toward max_entries: one pool of candidates per pass (eviction_samples per
-  /// key to evict), oldest read first; entries without a value or past expiry go before any
-  /// live one. Never touches a key whose actor is busy (load in flight).
+  /// key to evict), oldest read first; entries past expiry go before any live one. Never touches a
+  /// key whose actor is busy (load in flight).
   void prune() {
     auto limit = st_.core->cfg.max_entries;
     auto& table = st_.core->table;
@@ -193,7 +185,7 @@ private:
     auto tick_now = entry_table::tick_of(now);
     auto pool = table.sample(excess * eviction_samples + 16, st_.rng);
     auto age = [&](const entry_table::sample_item& c) -> std::uint64_t {
-      if (!c.live || c.expires_at <= now)
+      if (c.expires_at <= now)
         return UINT64_MAX;
       return static_cast<std::uint32_t>(tick_now - c.access_tick);
     };
@@ -206,8 +198,7 @@ private:
         continue; // the same key may be in the pool twice; the second evict finds nothing
       ++st_.evictions;
       st_.core->count(counter::evictions);
-      if (c.live)
-        --excess;
+      --excess;
     }
     // Dirty entries cannot go before they are written: ask the writer not to wait.
     if (excess > 0 && st_.core->writer && table.dirty_count() > 0)
@@ -245,8 +236,7 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
         auto& core = *self->state.core;
         core.count(counter::invalidations);
         if (!core.tier1) {
-          core.table.erase(key, core.table.next_version());
-          supervisor_logic{self}.forget(key); // drop the tombstone unless a load runs
+          core.table.erase(key);
           return ok_atom::value;
         }
         // Tier 1 first, off this actor (it may block); the in-memory entry goes when that is done,
@@ -266,8 +256,7 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
         });
         return promise;
       },
-      [self](invalidate_atom, const std::string& key, std::uint64_t id) {
-        supervisor_logic{self}.forget(key); // tier 1 and the entry are gone (invalidate_both)
+      [self](invalidate_atom, const std::string&, std::uint64_t id) {
         auto i = self->state.invalidations.find(id);
         if (i != self->state.invalidations.end()) {
           i->second.deliver(ok_atom::value);
@@ -288,7 +277,6 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
         supervisor_logic{self}.on_idle(key, processed);
       },
       [self](housekeep_atom) { supervisor_logic{self}.housekeep(); },
-      [self](forget_atom, const std::string& key) { supervisor_logic{self}.forget(key); },
       [self](shutdown_atom) { supervisor_logic{self}.shutdown(); },
   };
 }

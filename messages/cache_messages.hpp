@@ -36,7 +36,6 @@ using load_timeout_atom = caf::atom_constant<caf::atom("load_tmo")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using housekeep_atom = caf::atom_constant<caf::atom("housekeep")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
-using forget_atom = caf::atom_constant<caf::atom("forget")>;
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
 using fold_atom = caf::atom_constant<caf::atom("fold")>;
 using batch_flush_atom = caf::atom_constant<caf::atom("bflush")>;
@@ -143,12 +142,10 @@ using cache_actor =
                      caf::replies_to<metrics_atom>::with<metrics_snapshot>>;
 
 /// The supervisor implements the public interface plus the in-process protocol.
-using supervisor_actor =
-    cache_actor::extend<caf::reacts_to<local_get_msg>, caf::reacts_to<refresh_atom, std::string>,
-                        caf::reacts_to<key_idle_atom, std::string, std::uint64_t>,
-                        caf::reacts_to<housekeep_atom>, caf::reacts_to<forget_atom, std::string>,
-                        caf::reacts_to<invalidate_atom, std::string, std::uint64_t>,
-                        caf::reacts_to<shutdown_atom>>;
+using supervisor_actor = cache_actor::extend<
+    caf::reacts_to<local_get_msg>, caf::reacts_to<refresh_atom, std::string>,
+    caf::reacts_to<key_idle_atom, std::string, std::uint64_t>, caf::reacts_to<housekeep_atom>,
+    caf::reacts_to<invalidate_atom, std::string, std::uint64_t>, caf::reacts_to<shutdown_atom>>;
 
 /// One actor per active key; only its supervisor talks to it (plus its own timers and loads).
 using key_actor = caf::typed_actor<

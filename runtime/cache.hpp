@@ -118,15 +118,7 @@ public:
     if (closed_error())
       return false;
     core_->count(counter::invalidations);
-    bool dropped = false;
-    try {
-      dropped = core_->invalidate_both(key);
-    } catch (...) {
-      core_->forget_tombstone_later(key); // the entry was dropped even though the tier threw
-      throw;
-    }
-    core_->forget_tombstone_later(key);
-    return dropped;
+    return core_->invalidate_both(key);
   }
 
   /// The cache's metrics now: last / cycle / total windows and gauges (no message involved).

@@ -73,10 +73,6 @@ void cache_core::finish_refresh(const std::string& key, std::uint64_t version, s
   }
 }
 
-void cache_core::forget_tombstone_later(std::string_view key) const {
-  post_to_supervisor(forget_atom::value, std::string{key});
-}
-
 bool cache_core::publish_loaded(std::string_view key, std::unique_ptr<entry>& value, duration took,
                                 std::uint64_t version, time_point now) {
   value->expires_at = load_expiry(now, cfg.ttl);
@@ -235,9 +231,7 @@ error cache_core::put_entry(std::string_view key, std::unique_ptr<entry> e, bool
   auto* wb = write_behind.get();
   if (wb == nullptr) {
     e->expires_at = put_expiry(now);
-    table.publish(key, e, table.next_version(), now);
-    count(counter::puts);
-    return {};
+    return publish_put(key, e, now);
   }
   // Counted before `closing` is read (both sequentially consistent): either shutdown sees this
   // put in flight and waits for it, or this put sees `closing` and is refused.
@@ -253,10 +247,22 @@ error cache_core::put_entry(std::string_view key, std::unique_ptr<entry> e, bool
     return err;
   e->dirty = true;
   e->expires_at = time_point::max(); // the newest truth: it never expires, even once written
-  table.publish(key, e, table.next_version(), now);
-  count(counter::puts);
+  if (auto refused = publish_put(key, e, now); refused.code != errc::none)
+    return refused;
   if (table.dirty_count() >= cfg.write_batch_size && !wb->drain_requested.exchange(true))
     post_to(writer_address(), drain_atom::value);
+  return {};
+}
+
+error cache_core::publish_put(std::string_view key, std::unique_ptr<entry>& e, time_point now) {
+  if (before_put_publish)
+    before_put_publish(key);
+  // The version is taken under the shard lock: whatever was published before (a load that
+  // finished first, a cleaned write) is older, so a put that returns success is the key's value.
+  if (!table.publish_newest(key, e, now)) // only a clean put over an unwritten value
+    return {errc::write_failed, "key '" + std::string{key} + "' of cache '" + cfg.name +
+                                    "' holds an unwritten value; put refused"};
+  count(counter::puts);
   return {};
 }
 
@@ -300,7 +306,7 @@ void cache_core::write_back_if_current(const std::string& key, std::uint64_t ver
 
 bool cache_core::invalidate_both(std::string_view key) {
   std::lock_guard<std::mutex> guard{tier_lock(key)};
-  auto drop_local = [&] { return table.erase(key, table.next_version()); };
+  auto drop_local = [&] { return table.erase(key); };
   if (tier1) {
     try {
       tier1->erase(std::string{key});

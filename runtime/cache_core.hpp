@@ -179,9 +179,6 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
     return lookup::miss;
   }
 
-  /// After invalidate(): lets the supervisor drop the key's tombstone once no load is running.
-  void forget_tombstone_later(std::string_view key) const;
-
   /// Expiry of a value (or "not found") loaded now and kept for `ttl`, shortened by a random
   /// fraction below ttl_jitter; the key actors and the direct refresh path both use it.
   time_point load_expiry(time_point now, duration ttl) const noexcept;
@@ -216,6 +213,9 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
   /// per-thread generator otherwise.
   double draw_uniform() const noexcept;
   std::function<double()> xfetch_random; // tests only: a fixed random source
+  /// Tests only: called by put_entry just before it publishes, on the putting thread (a seam
+  /// that stalls a put there, as a preempted thread would be).
+  std::function<void(std::string_view key)> before_put_publish;
 
   /// Asks the key's actor for one background reload per entry: only the first reader that finds
   /// the entry due writes its flag (tested first, so later readers write nothing).
@@ -291,6 +291,8 @@ private:
   void finish_refresh(const std::string& key, std::uint64_t version, std::uint64_t origin,
                       load_outcome& out);
   error wait_for_room(std::string_view key, bool may_wait);
+  /// Publishes a put's entry as the key's newest (see entry_table::publish_newest) and counts it.
+  error publish_put(std::string_view key, std::unique_ptr<entry>& e, time_point now);
   /// Tier 1's value of `key` as a load outcome, or nullptr (no tier 1, a miss, or an error);
   /// counted and timed. Shared by single and batch loads.
   std::shared_ptr<load_outcome> ask_tier1(const std::string& key);

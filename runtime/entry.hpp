@@ -23,7 +23,6 @@ inline time_point saturating_add(time_point now, std::chrono::nanoseconds d) noe
 enum class entry_kind : std::uint8_t {
   value,     // a loaded or put value
   not_found, // a cached "not found" (negative_ttl)
-  tombstone, // an invalidated key: no value, only a version floor for loads still running
 };
 
 /// An entry is created by its key's owner (key actor, or a put) and published once; a newer
@@ -64,7 +63,6 @@ struct entry {
   std::uint64_t load_floor = 0;
 
   bool fresh_at(time_point now) const noexcept { return now < expires_at; }
-  bool live() const noexcept { return kind != entry_kind::tombstone; }
 };
 
 /// An entry holding a value of type V.

@@ -1,5 +1,6 @@
 #include "runtime/entry_table.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <unordered_set>
@@ -79,8 +80,7 @@ entry* entry_table::find_in(const bucket_array& b, std::string_view key,
 
 const entry* entry_table::find(std::string_view key, std::size_t hash) const noexcept {
   auto& s = shard_of(hash);
-  const entry* e = find_in(*s.buckets.load(std::memory_order_acquire), key, hash);
-  return e != nullptr && e->live() ? e : nullptr;
+  return find_in(*s.buckets.load(std::memory_order_acquire), key, hash);
 }
 
 const entry* entry_table::find_exact(std::string_view key) const {
@@ -89,14 +89,13 @@ const entry* entry_table::find_exact(std::string_view key) const {
   auto seq = s.resize_seq.load(std::memory_order_acquire);
   if ((seq & 1) == 0) {
     if (const entry* e = find_in(*s.buckets.load(std::memory_order_acquire), key, hash))
-      return e->live() ? e : nullptr;
+      return e;
     // The chain was read with acquire loads, so this second read cannot move before them.
     if (s.resize_seq.load(std::memory_order_relaxed) == seq)
       return nullptr;
   }
   std::lock_guard<std::mutex> guard{s.mtx};
-  const entry* e = find_in(*s.buckets.load(std::memory_order_relaxed), key, hash);
-  return e != nullptr && e->live() ? e : nullptr;
+  return find_in(*s.buckets.load(std::memory_order_relaxed), key, hash);
 }
 
 entry_table::position entry_table::locate_locked(shard& s, std::string_view key, std::size_t hash) {
@@ -122,14 +121,12 @@ void entry_table::replace_locked(shard& s, position pos, entry* fresh, garbage& 
   }
   fresh->next.store(pos.link->load(std::memory_order_relaxed), std::memory_order_relaxed);
   pos.link->store(fresh, std::memory_order_release);
-  ++s.links;
+  s.entries.fetch_add(1, std::memory_order_relaxed);
 }
 
 void entry_table::unlink_locked(shard& s, position pos, garbage& g) {
   pos.link->store(pos.current->next.load(std::memory_order_relaxed), std::memory_order_release);
-  --s.links;
-  if (pos.current->live())
-    s.live.fetch_sub(1, std::memory_order_relaxed);
+  s.entries.fetch_sub(1, std::memory_order_relaxed);
   g.old_entry = pos.current;
 }
 
@@ -159,53 +156,49 @@ std::optional<entry_table::position> entry_table::claim_locked(shard& s, std::st
                                                                std::uint64_t version, bool dirty,
                                                                garbage& g) {
   auto pos = locate_locked(s, key, hash);
+  if (pos.current == nullptr && version <= s.floor_of(hash))
+    return std::nullopt; // a load older than the key's removal
   if (pos.current != nullptr && version <= pos.current->version)
     return std::nullopt;
   if (pos.current != nullptr && !dirty && (pos.current->dirty || version < pos.current->load_floor))
     return std::nullopt; // an unwritten value, or a load older than its write
-  if (pos.current == nullptr && s.links >= s.buckets.load(std::memory_order_relaxed)->size()) {
+  if (pos.current == nullptr && s.entries.load(std::memory_order_relaxed) >=
+                                    s.buckets.load(std::memory_order_relaxed)->size()) {
     grow_locked(s, g);
     pos = locate_locked(s, key, hash);
   }
   return pos;
 }
 
-std::optional<bool> entry_table::store(std::string_view key, std::unique_ptr<entry>& e,
-                                       std::uint64_t version, std::uint32_t tick) {
+bool entry_table::store(std::string_view key, std::unique_ptr<entry>& e,
+                        std::optional<std::uint64_t> version, std::uint32_t tick) {
   auto hash = hash_key(key);
   auto& s = shard_of(hash);
   garbage g; // destroyed after `guard`: retires outside the shard lock
   std::lock_guard<std::mutex> guard{s.mtx};
-  auto pos = claim_locked(s, key, hash, version, e->dirty, g);
+  auto v = version ? *version : next_version(); // under the lock: newer than all stored
+  auto pos = claim_locked(s, key, hash, v, e->dirty, g);
   if (!pos)
-    return std::nullopt;
-  bool was_live = pos->current != nullptr && pos->current->live();
+    return false;
   if (e->dirty && !(pos->current != nullptr && pos->current->dirty)) {
     s.dirty_keys.emplace_back(key);
     dirty_total_.fetch_add(1, std::memory_order_relaxed);
   }
-  bool is_live = e->live();
   e->hash = hash;
   e->key.assign(key);
-  e->version = version;
+  e->version = v;
   e->access_tick.store(tick, std::memory_order_relaxed);
   replace_locked(s, *pos, e.release(), g);
-  if (is_live && !was_live)
-    s.live.fetch_add(1, std::memory_order_relaxed);
-  else if (!is_live && was_live)
-    s.live.fetch_sub(1, std::memory_order_relaxed);
-  return was_live;
+  return true;
 }
 
 bool entry_table::publish(std::string_view key, std::unique_ptr<entry>& e, std::uint64_t version,
                           time_point now) {
-  return store(key, e, version, tick_of(now)).has_value();
+  return store(key, e, version, tick_of(now));
 }
 
-bool entry_table::erase(std::string_view key, std::uint64_t version) {
-  auto tomb = std::make_unique<entry>();
-  tomb->kind = entry_kind::tombstone;
-  return store(key, tomb, version, 0).value_or(false);
+bool entry_table::publish_newest(std::string_view key, std::unique_ptr<entry>& e, time_point now) {
+  return store(key, e, std::nullopt, tick_of(now));
 }
 
 template <class Pred> bool entry_table::remove_if(std::string_view key, Pred pred) {
@@ -214,18 +207,29 @@ template <class Pred> bool entry_table::remove_if(std::string_view key, Pred pre
   garbage g; // destroyed after `guard`: retires outside the shard lock
   std::lock_guard<std::mutex> guard{s.mtx};
   auto pos = locate_locked(s, key, hash);
-  if (pos.current == nullptr || !pred(*pos.current))
+  if (!pred(s, hash, pos.current))
     return false;
   unlink_locked(s, pos, g);
   return true;
 }
 
-bool entry_table::drop_tombstone(std::string_view key) {
-  return remove_if(key, [](const entry& e) { return !e.live(); });
+bool entry_table::erase(std::string_view key) {
+  return remove_if(key, [this](shard& s, std::size_t hash, const entry* e) {
+    if (e != nullptr && e->dirty)
+      return false; // unwritten: neither dropped nor fenced (no load can replace it)
+    s.floor_of(hash) = next_version(); // newer than every load that started before
+    return e != nullptr;
+  });
 }
 
 bool entry_table::evict(std::string_view key) {
-  return remove_if(key, [](const entry& e) { return !e.dirty; });
+  return remove_if(key, [](shard& s, std::size_t hash, const entry* e) {
+    if (e == nullptr || e->dirty)
+      return false;
+    auto& floor = s.floor_of(hash); // 0 unless the entry was written by write-behind
+    floor = std::max(floor, e->load_floor);
+    return true;
+  });
 }
 
 std::vector<entry_table::dirty_item> entry_table::take_dirty(std::size_t max) {
@@ -274,7 +278,7 @@ bool entry_table::republish(std::string_view key, std::unique_ptr<entry>& e,
   garbage g; // destroyed after `guard`: retires outside the shard lock
   std::lock_guard<std::mutex> guard{s.mtx};
   auto pos = locate_locked(s, key, hash);
-  if (pos.current == nullptr || pos.current->version != version || !pos.current->live())
+  if (pos.current == nullptr || pos.current->version != version)
     return false;
   e->hash = hash;
   e->key.assign(key);
@@ -290,7 +294,7 @@ bool entry_table::republish(std::string_view key, std::unique_ptr<entry>& e,
 std::size_t entry_table::size() const noexcept {
   std::size_t total = 0;
   for (std::size_t i = 0; i <= shard_mask_; ++i)
-    total += shards_[i].live.load(std::memory_order_relaxed);
+    total += shards_[i].entries.load(std::memory_order_relaxed);
   return total;
 }
 
@@ -298,14 +302,9 @@ std::vector<entry_table::sample_item> entry_table::sample(std::size_t n,
                                                           std::mt19937_64& rng) const {
   std::vector<sample_item> out;
   auto add = [&](const entry& e) {
-    out.push_back({e.key, e.access_tick.load(std::memory_order_relaxed), e.expires_at, e.live()});
+    out.push_back({e.key, e.access_tick.load(std::memory_order_relaxed), e.expires_at});
   };
-  std::size_t total_links = 0;
-  for (std::size_t i = 0; i <= shard_mask_; ++i) {
-    std::lock_guard<std::mutex> guard{shards_[i].mtx};
-    total_links += shards_[i].links;
-  }
-  if (n >= total_links) { // small table: every key, exactly
+  if (n >= size()) { // small table: every key, exactly
     for (std::size_t i = 0; i <= shard_mask_; ++i) {
       std::lock_guard<std::mutex> guard{shards_[i].mtx};
       auto* b = shards_[i].buckets.load(std::memory_order_relaxed);

@@ -5,8 +5,17 @@
 // (which stays readable until epoch-based reclamation frees it), so a hit touches one allocation.
 // Readers must hold a detail::epoch_guard for as long as they use a returned pointer.
 // Every published entry carries a version taken from next_version(); a publish with a version
-// not newer than the key's last one is refused, so a slow load never overwrites a newer put,
-// and an invalidation leaves a tombstone whose version keeps older loads out.
+// not newer than the key's last one is refused, so a slow load never overwrites a newer put.
+// Puts and invalidations take their versions under the shard lock, so they are newer than
+// everything already there: they always win over what was published before them.
+//
+// An absent key has no version of its own, so removals leave one behind for their slot: each
+// shard keeps `floor_slots` version floors, one per group of keys (by hash). An invalidation
+// raises its key's floor to its own version, an eviction to the evicted entry's load_floor, and a
+// publish into an absent key with a version at or below the floor is refused: a load or refresh
+// that started before the removal cannot bring the key back, however late it finishes and
+// whether or not a key actor ran it. The price is that such a load of another key of the same
+// slot (1 in 4096 keys) is not stored either; its waiters still get the value it loaded.
 #pragma once
 
 #include <atomic>
@@ -51,23 +60,29 @@ public:
   /// A new, strictly increasing version for a publish or erase.
   std::uint64_t next_version() const noexcept { return version_clock_.fetch_add(1) + 1; }
 
-  /// Makes `e` the key's entry (taking ownership) if `version` is newer than the key's last
-  /// version. Otherwise returns false and leaves `e` with the caller. Storing counts as an
-  /// access at `now` for the pruning policy.
+  /// Makes `e` the key's entry (taking ownership) if `version` (taken when its load started)
+  /// is newer than the key's last version, or than its slot's floor when the key is absent.
+  /// Otherwise returns false and leaves `e` with the caller. Storing counts as an access at
+  /// `now` for the pruning policy.
   bool publish(std::string_view key, std::unique_ptr<entry>& e, std::uint64_t version,
                time_point now);
 
-  /// Replaces the key's entry by a tombstone if `version` is newer than its last version, so
-  /// that loads which started earlier cannot store. Returns whether a live entry was dropped.
-  bool erase(std::string_view key, std::uint64_t version);
+  /// Makes `e` the key's entry with a version taken under the shard lock, newer than anything
+  /// stored: a put. Refused (false, `e` left with the caller) only when `e` is clean and the
+  /// key holds an unwritten (dirty) value, which only a newer dirty value may replace.
+  bool publish_newest(std::string_view key, std::unique_ptr<entry>& e, time_point now);
 
-  /// Removes the key's tombstone, if that is what it has (once no older load can be running).
-  bool drop_tombstone(std::string_view key);
+  /// Removes the key's entry and raises its slot's floor to a version taken under the lock, so
+  /// that no load or refresh that started earlier can store it again. An unwritten (dirty)
+  /// entry stays, and nothing changes. Returns whether an entry was dropped.
+  bool erase(std::string_view key);
 
-  /// Removes the key completely (prune). Returns whether it was present.
+  /// Removes the key completely unless it is dirty (prune). A load that may have read the store
+  /// before the entry was written (below its load_floor) cannot bring it back. Returns whether
+  /// it was removed.
   bool evict(std::string_view key);
 
-  /// Live entries (tombstones not counted).
+  /// Entries in the table.
   std::size_t size() const noexcept;
 
   // -- write-behind --
@@ -90,7 +105,6 @@ public:
     std::string key;
     std::uint32_t access_tick;
     time_point expires_at;
-    bool live;
   };
   /// Up to `n` keys picked at random, possibly repeated (for sampled eviction); every key,
   /// once, when `n` is at least the number of keys.
@@ -106,14 +120,19 @@ private:
     const std::size_t mask;
     std::unique_ptr<std::atomic<entry*>[]> heads;
   };
+  static constexpr std::size_t floor_slots = 64; // per shard: 4096 slots in a 64-shard table
   struct alignas(64) shard {
     std::atomic<bucket_array*> buckets{nullptr};
     std::atomic<std::uint64_t> resize_seq{0}; // odd while the shard grows
     alignas(64) mutable std::mutex mtx;       // own line: readers never touch it
-    std::size_t links = 0;                    // entries in chains, tombstones included
-    std::atomic<std::size_t> live{0};
+    std::atomic<std::size_t> entries{0};      // written under mtx; size() reads it without
     /// Keys that became dirty, possibly clean again or repeated: take_dirty compacts it.
     std::vector<std::string> dirty_keys;
+    /// The lowest version a load must exceed to store a key that is absent (see the top).
+    std::uint64_t floors[floor_slots] = {};
+    std::uint64_t& floor_of(std::size_t hash) noexcept {
+      return floors[(hash >> 48) % floor_slots];
+    }
   };
   /// Where a key's entry hangs: the link pointing at it (or where it would be inserted).
   struct position {
@@ -136,12 +155,12 @@ private:
   void replace_locked(shard& s, position pos, entry* fresh, garbage& g);
   void grow_locked(shard& s, garbage& g);
   void unlink_locked(shard& s, position pos, garbage& g);
-  /// Links `e` (a value or a tombstone) as the key's entry if `version` is newer than the key's
-  /// last one. nullopt (leaving `e` with the caller) when it is not; otherwise whether a live
-  /// entry was replaced.
-  std::optional<bool> store(std::string_view key, std::unique_ptr<entry>& e, std::uint64_t version,
-                            std::uint32_t tick);
-  /// Unlinks the key's entry if `pred(entry)` holds.
+  /// Links `e` as the key's entry if `version` is newer than the key's last one (or its slot's
+  /// floor); nullopt means "take a new version under the lock". Returns false (leaving `e`
+  /// with the caller) when refused.
+  bool store(std::string_view key, std::unique_ptr<entry>& e, std::optional<std::uint64_t> version,
+             std::uint32_t tick);
+  /// Unlinks the key's entry if `pred(shard, entry)` holds (it may raise the slot's floor).
   template <class Pred> bool remove_if(std::string_view key, Pred pred);
   std::optional<position> claim_locked(shard& s, std::string_view key, std::size_t hash,
                                        std::uint64_t version, bool dirty, garbage& g);

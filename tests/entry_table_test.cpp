@@ -47,7 +47,7 @@ TEST_CASE("erase leaves a version floor that older loads cannot pass", "[table]"
   auto load_version = t.next_version(); // a load starts
   auto e = make_value("v");
   REQUIRE(t.publish("k", e, t.next_version(), t0));
-  CHECK(t.erase("k", t.next_version())); // an invalidate
+  CHECK(t.erase("k")); // an invalidate
   auto late = make_value("stale");
   CHECK_FALSE(t.publish("k", late, load_version, t0));
   detail::epoch_guard g;
@@ -71,17 +71,64 @@ TEST_CASE("every key stays findable while shards grow", "[table]") {
   }
 }
 
-TEST_CASE("a tombstone keeps older loads out until it is dropped", "[table]") {
+TEST_CASE("erase of an absent key still keeps older loads out, and newer ones in", "[table]") {
   entry_table t;
   auto load_version = t.next_version();
-  CHECK_FALSE(t.erase("k", t.next_version())); // nothing live to drop, but a floor is left
+  CHECK_FALSE(t.erase("k")); // nothing to drop, but the floor rises
   auto late = make_value("stale");
   CHECK_FALSE(t.publish("k", late, load_version, t0));
-  CHECK(t.drop_tombstone("k"));
-  CHECK_FALSE(t.drop_tombstone("k"));
-  CHECK(t.publish("k", late, t.next_version(), t0));
-  CHECK_FALSE(t.drop_tombstone("k")); // a live entry is not a tombstone
+  CHECK(t.publish("k", late, t.next_version(), t0)); // a load that started after the erase
   CHECK(t.size() == 1);
+}
+
+TEST_CASE("the floors are per slot: loads of most other keys are not affected", "[table]") {
+  entry_table t;
+  auto load_version = t.next_version();
+  CHECK_FALSE(t.erase("gone"));
+  int stored = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto e = make_value("v");
+    stored += t.publish("k" + std::to_string(i), e, load_version, t0);
+  }
+  CHECK(stored >= 950); // 1 slot in 4096 is fenced: about 0.25 of 1000 keys share it
+}
+
+TEST_CASE("a put takes its version under the lock and wins over an earlier publish", "[table]") {
+  entry_table t;
+  auto loaded = make_value("loaded");
+  REQUIRE(t.publish("k", loaded, t.next_version(), t0));
+  auto put = make_value("put");
+  REQUIRE(t.publish_newest("k", put, t0));
+  detail::epoch_guard g;
+  CHECK(value_of(t.find_exact("k")) == "put");
+}
+
+TEST_CASE("evicting a written entry keeps loads that started before its write out", "[table]") {
+  entry_table t;
+  auto e = make_value("new");
+  e->dirty = true;
+  REQUIRE(t.publish_newest("k", e, t0));
+  auto read_before_commit = t.next_version(); // a load reads the store's older row
+  std::uint64_t written = 0;
+  {
+    detail::epoch_guard g;
+    written = t.find_exact("k")->version;
+  }
+  REQUIRE(t.mark_clean("k", written)); // committed
+  REQUIRE(t.evict("k"));
+  auto old = make_value("old");
+  CHECK_FALSE(t.publish("k", old, read_before_commit, t0));
+  CHECK(t.publish("k", old, t.next_version(), t0)); // a load after the commit reads "new" rows
+}
+
+TEST_CASE("erase leaves an unwritten entry as it is", "[table]") {
+  entry_table t;
+  auto e = make_value("dirty");
+  e->dirty = true;
+  REQUIRE(t.publish_newest("k", e, t0));
+  CHECK_FALSE(t.erase("k"));
+  CHECK(t.size() == 1);
+  CHECK(t.dirty_count() == 1);
 }
 
 TEST_CASE("evict removes the key, sample sees every key of a small table", "[table]") {

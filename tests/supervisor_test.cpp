@@ -196,26 +196,27 @@ TEST_CASE("a value put by message expires after the ttl like any other", "[super
   CHECK_FALSE(f.handle.try_get("p").has_value());
 }
 
-TEST_CASE("invalidation tombstones are dropped once no load of the key can be running",
+TEST_CASE("an invalidation leaves nothing in the table, also while a load of the key runs",
           "[supervisor]") {
   fixture f{base_config()};
   std::mt19937_64 rng{7};
   auto links = [&] { return f.core->table.sample(100, rng).size(); };
-  f.handle.invalidate("idle-key"); // no actor, no load: the tombstone goes at once
+  f.handle.invalidate("idle-key");
   f.run();
   CHECK(links() == 0);
   auto w = f.request("busy-key");
   f.run();
-  f.handle.invalidate("busy-key"); // a load is running: its tombstone must stay for now
+  f.handle.invalidate("busy-key"); // the running load is fenced off without an entry
   f.run();
-  CHECK(links() == 1);
-  f.finish_one_load(); // the load's result is refused; the actor reports idle
+  CHECK(links() == 0);
+  f.finish_one_load(); // the load's result is refused; its waiter still gets it
   REQUIRE(w->results.size() == 1);
+  CHECK(w->results[0].value() == "v:busy-key");
   CHECK(links() == 0);
   CHECK_FALSE(f.handle.try_get("busy-key").has_value());
 }
 
-TEST_CASE("an invalidate sent as a message also drops its tombstone", "[supervisor][messages]") {
+TEST_CASE("an invalidate sent as a message leaves nothing in the table", "[supervisor][messages]") {
   fixture f{base_config()};
   auto cache_ref = caf::actor_cast<cache_actor>(f.core->supervisor);
   bool done = false;

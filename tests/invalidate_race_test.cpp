@@ -1,0 +1,136 @@
+// invalidate() against loads and refreshes that started before it: once invalidate(k) returns,
+// nothing that started earlier may make k visible again, whenever the supervisor handles its
+// bookkeeping and whether or not a key actor runs the load (refreshes run straight on the pool).
+#include <future>
+#include <thread>
+
+#include "scripted_store.hpp"
+#include "test_fixture.hpp"
+
+using namespace corral;
+using namespace corral::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+cache_config refresh_config() {
+  cache_config c;
+  c.ttl = 10s;
+  c.refresh_after = 150ms;
+  c.load_timeout = duration::zero();
+  c.prune_interval = 1h;
+  c.idle_timeout = 1h;
+  c.write_interval = 1s;
+  return c;
+}
+
+/// A loader whose n-th call returns "v<n>".
+void count_versions(fixture& f) {
+  auto n = std::make_shared<int>(0);
+  f.loader->script = [n](const std::string&) {
+    return std::optional<std::string>{"v" + std::to_string(++*n)};
+  };
+}
+
+} // namespace
+
+TEST_CASE("an invalidate made while a refresh runs keeps it out even after the supervisor's turn",
+          "[invalidate][race][refresh]") {
+  fixture f{refresh_config()};
+  count_versions(f);
+  f.load("k");
+  f.advance(200ms);
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"v1"}); // starts a direct refresh
+  REQUIRE(f.loads.queued() == 1);
+  CHECK(f.handle.invalidate("k"));
+  f.run(); // every message the invalidate sent is handled before the refresh finishes
+  REQUIRE(f.loads.run_one());
+  f.run();
+  CHECK_FALSE(f.handle.try_get("k").has_value());
+}
+
+TEST_CASE("a stale-while-revalidate reload started before an invalidate cannot store",
+          "[invalidate][race][refresh]") {
+  cache_config c = refresh_config();
+  c.refresh_after = duration::zero();
+  c.ttl = 100ms;
+  c.stale_while_revalidate = 1s;
+  fixture f{c};
+  count_versions(f);
+  f.load("k");
+  f.advance(150ms);
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"v1"}); // stale: one reload
+  REQUIRE(f.loads.queued() == 1);
+  f.handle.invalidate("k");
+  f.run();
+  REQUIRE(f.loads.run_one());
+  f.run();
+  CHECK_FALSE(f.handle.try_get("k").has_value());
+}
+
+namespace {
+
+/// A write-behind cache whose loader reads the committed store rows, and a refresh of `k` that
+/// has read the store ("old") and is held before it publishes, on a second thread.
+struct held_refresh {
+  held_refresh()
+      : f(refresh_config(), fixture_options{true, nullptr, 6, 10s, {}, make_write_behind(store)}) {
+    store->rows["k"] = store_record{"k", "old", 1};
+    auto started = std::make_shared<std::promise<void>>();
+    auto go = release.get_future().share();
+    auto rows = store; // read before parking: the writer commits while the loader waits
+    f.loader->script = [rows, started, go](const std::string& key) {
+      std::optional<std::string> read = rows->rows.at(key).value;
+      started->set_value();
+      go.wait();
+      return read;
+    };
+    REQUIRE(f.handle.put("k", "new")); // dirty
+    f.advance(200ms);
+    CHECK(f.handle.try_get("k") == std::optional<std::string>{"new"}); // due: one refresh
+    REQUIRE(f.loads.queued() == 1);
+    auto reached = started->get_future();
+    worker = std::thread([this] { f.loads.run_one(); });
+    reached.wait(); // the refresh holds "old", read before the commit below
+    f.advance(1s);  // the write interval: "new" is written and the entry cleaned
+    while (f.writes.run_one())
+      f.run();
+    REQUIRE(store->rows.at("k").value == "new");
+    REQUIRE(f.handle.dirty() == 0);
+  }
+  /// Lets the refresh publish what it read.
+  void finish() {
+    release.set_value();
+    worker.join();
+    f.run();
+  }
+  ~held_refresh() {
+    if (worker.joinable())
+      finish();
+  }
+
+  std::shared_ptr<scripted_store> store = std::make_shared<scripted_store>();
+  fixture f;
+  std::promise<void> release;
+  std::thread worker;
+};
+
+} // namespace
+
+TEST_CASE("a refresh that read the store before a commit cannot repopulate an invalidated entry",
+          "[invalidate][race][write_behind]") {
+  held_refresh h;
+  CHECK(h.f.handle.invalidate("k"));
+  h.f.run();
+  h.finish();
+  CHECK_FALSE(h.f.handle.try_get("k").has_value()); // never the older "old"
+}
+
+TEST_CASE("a refresh that read the store before a commit cannot repopulate an evicted entry",
+          "[invalidate][race][write_behind]") {
+  held_refresh h;
+  CHECK(h.f.core->table.evict("k")); // what pruning toward max_entries does
+  h.f.run();
+  h.finish();
+  CHECK_FALSE(h.f.handle.try_get("k").has_value());
+}
