@@ -39,16 +39,22 @@ void cache_core::request_refresh(const entry& e, std::string_view key) const {
 void cache_core::finish_refresh(const std::string& key, std::uint64_t version, std::uint64_t origin,
                                 load_outcome& out) {
   auto now = load_clock_now();
-  detail::epoch_guard guard;
   switch (out.result) {
   case load_outcome::kind::value: {
-    const entry* fresh = out.value.get();
-    std::unique_ptr<entry> keep = std::move(out.value);
-    if (publish_loaded(key, keep, out.took, version, now) && out.from_source && tier1) {
+    std::function<void()> job; // tier 1's copy of the value, stored once the guard is left
+    try {
+      detail::epoch_guard guard; // once published, `fresh` may be replaced and retired
+      const entry* fresh = out.value.get();
+      std::unique_ptr<entry> keep = std::move(out.value);
+      if (publish_loaded(key, keep, out.took, version, now) && out.from_source && tier1)
+        job = tier1->write_back(key, *fresh);
+    } catch (...) { // a write-back only saves a future tier-1 miss
+      return;
+    }
+    if (job) {
       try {
-        auto job = tier1->write_back(key, *fresh);
         write_back_if_current(key, version, job);
-      } catch (...) { // a write-back only saves a future tier-1 miss
+      } catch (...) {
       }
     }
     return;
@@ -58,6 +64,7 @@ void cache_core::finish_refresh(const std::string& key, std::uint64_t version, s
     return; // without negative caching the current value stays until its ttl
   case load_outcome::kind::error: {
     count(counter::load_errors);
+    detail::epoch_guard guard;
     const entry* e = table.find_exact(key);
     if (e == nullptr || e->version != origin)
       return; // replaced meanwhile: the new entry has its own refresh state
@@ -297,11 +304,18 @@ error cache_core::wait_for_room(std::string_view key, bool may_wait) {
 
 void cache_core::write_back_if_current(const std::string& key, std::uint64_t version,
                                        const std::function<void()>& value_job) {
+  // The stripe lock keeps an invalidate of the key from slipping between the check and the
+  // set. The epoch guard covers only the check: tier1's set may be network I/O, and a guard
+  // held across it would stall reclamation for every cache.
   std::lock_guard<std::mutex> guard{tier_lock(key)};
+  if (current_version(key) == version)
+    value_job();
+}
+
+std::uint64_t cache_core::current_version(std::string_view key) const {
   detail::epoch_guard epoch;
   const entry* e = table.find_exact(key);
-  if (e != nullptr && e->version == version)
-    value_job();
+  return e != nullptr ? e->version : 0;
 }
 
 bool cache_core::invalidate_both(std::string_view key) {

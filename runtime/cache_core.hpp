@@ -156,6 +156,9 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
   void write_back_if_current(const std::string& key, std::uint64_t version,
                              const std::function<void()>& value_job);
 
+  /// The version of the key's entry now (0 when absent).
+  std::uint64_t current_version(std::string_view key) const;
+
   /// Erases tier 1 and then the in-memory entry, under the key's tier lock. Rethrows what the
   /// tier throws (after dropping the entry). Returns whether an in-memory entry was dropped.
   bool invalidate_both(std::string_view key);
