@@ -119,6 +119,16 @@ void validate_resource(const runtime_config& cfg, std::size_t index) {
 void validate(const runtime_config& cfg) {
   if (cfg.loader_threads < 1)
     throw config_error("loader_threads", "expected a positive integer, found 0");
+  // Checked here so that a typo fails as a config error naming the key, not as a failed
+  // thread start (std::system_error) half-way through building the pool.
+  if (cfg.loader_threads > max_loader_threads)
+    throw config_error("loader_threads", "expected at most " + std::to_string(max_loader_threads) +
+                                             " threads, found " +
+                                             std::to_string(cfg.loader_threads));
+  if (cfg.scheduler_threads > max_scheduler_threads)
+    throw config_error("scheduler_threads",
+                       "expected at most " + std::to_string(max_scheduler_threads) +
+                           " threads, found " + std::to_string(cfg.scheduler_threads));
   if (cfg.metrics_windows < 1)
     throw config_error("metrics_windows", "expected a positive integer, found 0");
   if (cfg.metrics_cycle.count() <= 0 || cfg.metrics_cycle > max_config_duration)

@@ -18,6 +18,14 @@ using duration = std::chrono::nanoseconds;
 /// The longest duration a config may hold (10 years): time arithmetic stays far from overflow.
 inline constexpr duration max_config_duration = std::chrono::hours(24 * 3653);
 
+/// Bounds on the thread counts. Loader threads mostly wait on I/O, so hundreds are reasonable;
+/// beyond a few thousand their stacks (8 MiB of address space each by default) and the
+/// per-user thread limit make thread creation fail, and no workload needs that many loads at
+/// once. Scheduler threads run actors and should not exceed the cores; 1024 is above any
+/// machine's core count while still catching a stray extra digit.
+inline constexpr std::size_t max_loader_threads = 4096;
+inline constexpr std::size_t max_scheduler_threads = 1024;
+
 /// Options of one named cache. Zero durations switch a feature off unless noted.
 struct cache_config {
   std::string name;
@@ -92,10 +100,10 @@ struct cache_config {
 
 /// Options of the whole runtime.
 struct runtime_config {
-  /// CAF scheduler worker threads. 0 = one per core.
+  /// CAF scheduler worker threads. 0 = one per core. At most max_scheduler_threads.
   std::size_t scheduler_threads{0};
   /// Threads that run loaders (user code that may block). Bounded: at most this many loads
-  /// run at once across all caches.
+  /// run at once across all caches. 1 to max_loader_threads.
   std::size_t loader_threads{8};
   /// Length of one metrics window: "last" is the window being filled.
   duration metrics_cycle{std::chrono::seconds(10)};
