@@ -6,6 +6,7 @@
 #include <caf/send.hpp>
 
 #include "runtime/config.hpp"
+#include "runtime/type_name.hpp"
 
 namespace corral {
 
@@ -83,8 +84,8 @@ resource_slot_ptr resource_set::slot_for(const std::string& name, const std::typ
     throw failure({errc::no_such_resource, "no resource named '" + name + "'"});
   if (i->second->type() != type)
     throw failure({errc::type_mismatch, "resource '" + name + "' holds values of type " +
-                                            i->second->type().name() + ", requested as type " +
-                                            type.name()});
+                                            type_name(i->second->type()) + ", requested as type " +
+                                            type_name(type)});
   return i->second;
 }
 

@@ -12,6 +12,7 @@
 #include "actors/writer.hpp"
 #include "messages/cache_messages.hpp"
 #include "runtime/store_lookup.hpp"
+#include "runtime/type_name.hpp"
 #include "store/store_config.hpp"
 
 namespace corral {
@@ -44,8 +45,8 @@ caf::actor_system_config make_caf_config(const runtime_config& cfg) {
 
 std::string type_error(const std::string& cache, const std::type_info& want,
                        const std::type_info& have) {
-  return "cache '" + cache + "' holds values of type " + have.name() + ", requested as type " +
-         want.name();
+  return "cache '" + cache + "' holds values of type " + type_name(have) + ", requested as type " +
+         type_name(want);
 }
 
 } // namespace
@@ -155,8 +156,9 @@ cache_core_ptr runtime::core_for(const std::string& name, const value_ops& ops) 
     if (l == impl_->loaders.end())
       throw config_error(path, "no loader registered under the name '" + pos->loader + "'");
     if (*l->second.type != *ops.type)
-      throw config_error(path, "loader '" + pos->loader + "' produces " + l->second.type->name() +
-                                   ", cache requested as " + ops.type->name());
+      throw config_error(path, "loader '" + pos->loader + "' produces " +
+                                   type_name(*l->second.type) + ", cache requested as " +
+                                   type_name(*ops.type));
     loader = l->second.fn;
     batch = l->second.batch;
   }
@@ -167,8 +169,9 @@ cache_core_ptr runtime::core_for(const std::string& name, const value_ops& ops) 
     if (t == impl_->tiers.end())
       throw config_error(tier_path, "no tier registered under the name '" + pos->tier1 + "'");
     if (*t->second.type != *ops.type)
-      throw config_error(tier_path, "tier '" + pos->tier1 + "' holds " + t->second.type->name() +
-                                        ", cache requested as " + ops.type->name());
+      throw config_error(tier_path, "tier '" + pos->tier1 + "' holds " +
+                                        type_name(*t->second.type) + ", cache requested as " +
+                                        type_name(*ops.type));
     tier1 = t->second.tier;
   }
   std::shared_ptr<write_behind_link> write_behind;

@@ -402,6 +402,8 @@ TEST_CASE("resources refuse duplicate names, bad configs and wrong types", "[res
     FAIL("a string resource was handed out as int");
   } catch (const failure& e) {
     CHECK(e.err().code == errc::type_mismatch);
+    CHECK(e.err().message ==
+          "resource 'a' holds values of type std::string, requested as type int");
   }
   try {
     f.set->get<std::string>("nope");

@@ -15,6 +15,7 @@
 #include "runtime/config_json.hpp"
 #include "runtime/metrics_format.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/type_name.hpp"
 
 using namespace corral;
 using namespace std::chrono_literals;
@@ -235,6 +236,39 @@ TEST_CASE("a runtime built from JSON uses loaders registered by name", "[runtime
                     Catch::Contains("caches[1].loader") && Catch::Contains("'missing'"));
   CHECK_THROWS_WITH(rt.cache<double>("nope"), Catch::Contains("no cache named 'nope'"));
   CHECK_THROWS_AS(rt.cache<int>("prices"), failure);
+}
+
+namespace {
+struct string_tier final : cache_tier<std::string> {
+  std::optional<std::string> get(const std::string&) override { return std::nullopt; }
+  void set(const std::string&, const std::string&) override {}
+  void erase(const std::string&) override {}
+};
+} // namespace
+
+TEST_CASE("type mismatches name the types as written, not mangled", "[runtime][config]") {
+  auto cfg = parse_config(R"({"loader_threads": 2, "caches": [
+      {"name": "by_loader", "loader": "text"}, {"name": "by_tier", "tier1": "text_tier"}]})");
+  runtime rt{cfg};
+  rt.register_loader<std::string>("text", [](const std::string& k) { return k; });
+  rt.register_tier<std::string>("text_tier", std::make_shared<string_tier>());
+  CHECK_THROWS_WITH(rt.cache<double>("by_loader"),
+                    "caches[0].loader: loader 'text' produces std::string, cache requested as "
+                    "double");
+  CHECK_THROWS_WITH(rt.cache<double>("by_tier"),
+                    "caches[1].tier1: tier 'text_tier' holds std::string, cache requested as "
+                    "double");
+  rt.make_cache<std::string>(named("made", 1h), [](const std::string& k) { return k; });
+  CHECK_THROWS_WITH(rt.cache<double>("made"),
+                    "cache 'made' holds values of type std::string, requested as type double");
+}
+
+TEST_CASE("type_name demangles and spells std::string as written", "[runtime]") {
+  CHECK(type_name(typeid(double)) == "double");
+  CHECK(type_name(typeid(std::string)) == "std::string");
+  CHECK(type_name(typeid(std::vector<std::string>)) ==
+        "std::vector<std::string, std::allocator<std::string> >");
+  CHECK(type_name(typeid(string_tier)) == "(anonymous namespace)::string_tier");
 }
 
 TEST_CASE("CAF actors reach a runtime cache through its actor handle", "[runtime][messages]") {
