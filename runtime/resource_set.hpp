@@ -3,7 +3,8 @@
 // Resources are declared in code (add) or in the runtime config ("resources", with loaders
 // registered by name). Nothing loads before the first sync(): it loads every resource in
 // parallel on the loader pool and, with wait, returns once each has a value or has failed,
-// with one error naming every failure. From then on each resource is refreshed at its own
+// with one error naming every failure (a load past its load_timeout counts as failed, so a
+// hung loader never hangs sync). From then on each resource is refreshed at its own
 // fixed rate (with jitter) by the resource actor; a failed refresh keeps the last good value,
 // is reported to the error handler and retried with a capped exponential backoff. Resources
 // added after the first sync() load at once. runtime owns one; tests build their own on the
