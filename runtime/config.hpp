@@ -117,17 +117,27 @@ struct runtime_config {
   const cache_config* find_cache(const std::string& name) const;
 };
 
+/// One thing wrong with a configuration: where (`caches[1].loader`) and what.
+struct config_problem {
+  std::string path;
+  std::string message;
+};
+
 /// A configuration that cannot be used. `path()` names the offending element in JSON-path
 /// style (`caches[1].ttl`); what() says what was expected and what was found.
 class config_error : public std::runtime_error {
 public:
   config_error(std::string path, const std::string& message)
-      : std::runtime_error(path.empty() ? message : path + ": " + message), path_(std::move(path)) {
-  }
-  const std::string& path() const noexcept { return path_; }
+      : config_error(std::vector<config_problem>{{std::move(path), message}}) {}
+  /// Several problems found at once (runtime::check): path() is the first one's and what()
+  /// has one "path: message" line per problem. `problems` must not be empty.
+  explicit config_error(std::vector<config_problem> problems);
+  const std::string& path() const noexcept { return problems_.front().path; }
+  /// Every problem, in config order; one for a config_error made from a path and a message.
+  const std::vector<config_problem>& problems() const noexcept { return problems_; }
 
 private:
-  std::string path_;
+  std::vector<config_problem> problems_;
 };
 
 /// Checks cross-field rules (unique names, ranges) of a config built in code.

@@ -22,6 +22,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/resource_actor.hpp"
+#include "runtime/config.hpp"
 #include "runtime/resource.hpp"
 #include "runtime/resource_config.hpp"
 #include "runtime/resource_loader.hpp"
@@ -58,8 +59,13 @@ public:
     return resource<V>{slot_for(name, typeid(V))};
   }
 
+  /// The config's resources whose loader is not registered (yet), each at resources[i].loader.
+  std::vector<config_problem> problems() const;
+
   /// Starts a round: every resource loads now (a load in flight is joined, not doubled), and
   /// the refresh schedule starts. The round reports when each has a value or has failed.
+  /// Throws one config_error naming every unregistered loader (problems()) before anything
+  /// starts.
   std::shared_ptr<sync_round> start_sync();
 
   /// sync(true) waits for the round; sync(false) returns nullopt at once.
@@ -102,6 +108,7 @@ private:
                                erased_resource_loader loader);
   resource_slot_ptr slot_for(const std::string& name, const std::type_info& type);
   const registered_loader& loader_for_locked(const declared_resource& d) const;
+  std::vector<config_problem> problems_locked() const;
   resource_slot_ptr start_locked(resource_config cfg, const std::type_info& type,
                                  erased_resource_loader loader);
   void start_declared_locked(std::size_t pos);
