@@ -1,6 +1,7 @@
 #include "actors/resource_actor.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <random>
 #include <vector>
@@ -63,9 +64,12 @@ struct resource_entry {
   resource_config cfg;
   resource_slot_ptr slot;
   erased_resource_loader load;
-  std::uint64_t load_id = 0;  // the load in flight; 0 = none
-  std::uint64_t timer_id = 0; // the one tick that counts; older ticks are ignored
-  duration backoff{0};        // the current retry delay; 0 = healthy
+  std::uint64_t load_id = 0;                    // the load in flight; 0 = none
+  std::shared_ptr<std::atomic<bool>> abandoned; // set when load_id times out
+  std::uint64_t timer_id = 0;                   // the one tick that counts; older ticks are ignored
+  duration backoff{0};                          // the current retry delay; 0 = healthy
+  std::uint64_t last_success_id = 0;            // the newest load (by start) that succeeded
+  std::vector<std::uint64_t> timed_out;         // loads given up whose result has not come back
   std::vector<std::shared_ptr<sync_ticket>> waiters; // sync rounds waiting for the load
 };
 
@@ -108,47 +112,89 @@ void answer_waiters(resource_entry& e, errc code, const std::string& reason) {
   e.waiters.clear();
 }
 
-void finish(self_ptr self, resource_entry& e, resource_outcome& out);
+void finish(self_ptr self, resource_entry& e, std::uint64_t id, resource_outcome& out);
 
 void start_load(self_ptr self, resource_entry& e) {
-  e.load_id = ++self->state.next_id;
-  e.slot->load_started();
+  auto id = ++self->state.next_id;
+  e.load_id = id;
+  e.abandoned = std::make_shared<std::atomic<bool>>(false);
+  e.slot->load_started(self->clock().now());
   // Fixed rate: the next refresh is timed from this start, however long the load takes.
   if (e.cfg.refresh_interval.count() > 0)
     arm(self, e, jittered(self, e.cfg));
-  auto job = [gate = self->state.opts.gate, me = self->address(), name = e.cfg.name, id = e.load_id,
-              load = e.load, previous = e.slot->value()] {
-    auto out = std::make_shared<resource_outcome>(load(previous));
+  auto job = [gate = self->state.opts.gate, me = self->address(), name = e.cfg.name, id,
+              abandoned = e.abandoned, load = e.load, previous = e.slot->value()] {
+    auto out = std::make_shared<resource_outcome>();
+    if (abandoned->load())
+      out->error_message = "timed out before it started"; // dropped: the timeout was reported
+    else
+      *out = load(previous);
     gate->post(me, resource_loaded_msg{name, id, std::move(out)});
   };
   if (!self->state.opts.loaders->submit(std::move(job))) {
     resource_outcome out;
     out.error_message = "the loader pool is stopped";
     e.load_id = 0;
-    finish(self, e, out);
-  }
-}
-
-void finish(self_ptr self, resource_entry& e, resource_outcome& out) {
-  if (out.ok) {
-    if (out.value)
-      e.slot->publish(std::move(out.value));
-    e.slot->load_succeeded();
-    e.backoff = duration::zero(); // back on the refresh_interval schedule armed at the start
-    answer_waiters(e, errc::none, {});
+    finish(self, e, id, out);
     return;
   }
-  e.slot->load_failed(out.error_message);
+  if (e.cfg.load_timeout.count() > 0)
+    self->delayed_send(self, e.cfg.load_timeout, resource_load_timeout_atom::value, e.cfg.name, id);
+}
+
+void succeed(self_ptr self, resource_entry& e, std::uint64_t id, resource_outcome& out) {
+  if (out.value)
+    e.slot->publish(std::move(out.value));
+  e.slot->load_succeeded(self->clock().now());
+  e.last_success_id = id;
+  e.backoff = duration::zero(); // the next failure backs off from error_backoff again
+}
+
+/// `reason` is the loader's error or the timeout, as status() and sync rounds show it.
+void fail(self_ptr self, resource_entry& e, errc code, const std::string& reason) {
+  bool timed_out = code == errc::timeout;
+  e.slot->load_failed(reason, timed_out);
   bool kept = e.slot->value() != nullptr;
-  error err{errc::load_failed, "resource '" + e.cfg.name + "': load failed: " + out.error_message +
-                                   (kept ? " (the last good value is kept)" : "")};
+  error err{code, "resource '" + e.cfg.name + "': " + (timed_out ? "" : "load failed: ") + reason +
+                      (kept ? " (the last good value is kept)" : "")};
   self->state.opts.on_error->report(e.cfg.name, err);
   if (e.cfg.error_backoff.count() > 0) {
     e.backoff = e.backoff.count() == 0 ? e.cfg.error_backoff
                                        : std::min(e.backoff * 2, e.cfg.error_backoff_max);
     arm(self, e, e.backoff); // replaces the regular tick until a load succeeds
   }
+}
+
+void finish(self_ptr self, resource_entry& e, std::uint64_t id, resource_outcome& out) {
+  e.slot->load_ended();
+  if (out.ok) {
+    succeed(self, e, id, out);
+    answer_waiters(e, errc::none, {});
+    return;
+  }
+  fail(self, e, errc::load_failed, out.error_message);
   answer_waiters(e, errc::load_failed, out.error_message);
+}
+
+/// The result of a load given up after load_timeout (a sync round already heard of it).
+void finish_late(self_ptr self, resource_entry& e, std::uint64_t id, resource_outcome& out) {
+  auto i = std::find(e.timed_out.begin(), e.timed_out.end(), id);
+  if (i == e.timed_out.end())
+    return; // not a load of this entry (the name was removed and added again)
+  e.timed_out.erase(i);
+  if (out.ok && id > e.last_success_id) // else a newer value is already served
+    succeed(self, e, id, out);
+}
+
+void time_out(self_ptr self, resource_entry& e) {
+  e.abandoned->store(true); // a job still queued will not call the loader
+  e.timed_out.push_back(e.load_id);
+  e.load_id = 0; // the next tick or sync starts a new load
+  e.slot->load_ended();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(e.cfg.load_timeout);
+  auto what = "load timed out after " + std::to_string(ms.count()) + " ms";
+  fail(self, e, errc::timeout, what);
+  answer_waiters(e, errc::timeout, what);
 }
 
 void drop(resource_entry& e, const error& why) {
@@ -186,10 +232,18 @@ resource_actor::behavior_type resource_impl(self_ptr self, resource_actor_option
       },
       [self](resource_loaded_msg& msg) {
         auto i = self->state.entries.find(msg.name);
-        if (i == self->state.entries.end() || i->second.load_id != msg.load_id)
-          return; // removed (or replaced) while loading: the result is dropped
-        i->second.load_id = 0;
-        finish(self, i->second, *msg.outcome);
+        if (i == self->state.entries.end())
+          return; // removed while loading: the result is dropped
+        auto& e = i->second;
+        if (e.load_id != msg.load_id)
+          return finish_late(self, e, msg.load_id, *msg.outcome);
+        e.load_id = 0;
+        finish(self, e, msg.load_id, *msg.outcome);
+      },
+      [self](resource_load_timeout_atom, const std::string& name, std::uint64_t load_id) {
+        auto i = self->state.entries.find(name);
+        if (i != self->state.entries.end() && i->second.load_id == load_id)
+          time_out(self, i->second);
       },
       [self](remove_resource_atom, const std::string& name) {
         auto i = self->state.entries.find(name);

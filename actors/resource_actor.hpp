@@ -2,6 +2,13 @@
 // sync(), the fixed-rate refresh timers (with jitter), the backoff after failures, removal and
 // shutdown. Loads run on the loader pool and come back as messages; only this actor publishes
 // into a resource's slot, so a removed resource's late result is simply dropped.
+//
+// A load still running after load_timeout is given up: it fails like any load (sync() names it,
+// the handler hears errc::timeout, the backoff starts) and the resource no longer counts it as
+// in flight, so the next refresh starts on schedule. Its loader thread cannot be stopped; if the
+// job had not started yet it never calls the loader. A late success is stored unless a load
+// started after it has already succeeded (newest start wins); a late failure is dropped, the
+// timeout having been counted already.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +35,7 @@ namespace corral {
 
 using remove_resource_atom = caf::atom_constant<caf::atom("res_remove")>;
 using resource_tick_atom = caf::atom_constant<caf::atom("res_tick")>;
+using resource_load_timeout_atom = caf::atom_constant<caf::atom("res_tmout")>;
 
 /// Called for every failed resource load, with the resource's name and the error.
 using resource_error_handler = std::function<void(const std::string& resource, const error& err)>;
@@ -61,7 +69,7 @@ struct sync_resources_msg {
 };
 
 /// A load's result, sent from the loader pool. Dropped unless `load_id` is the resource's
-/// current load.
+/// current load or a load of it that timed out (see above).
 struct resource_loaded_msg {
   std::string name;
   std::uint64_t load_id = 0;
@@ -76,10 +84,13 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::resource_loaded_msg)
 
 namespace corral {
 
-using resource_actor = caf::typed_actor<
-    caf::reacts_to<add_resource_msg>, caf::reacts_to<sync_resources_msg>,
-    caf::reacts_to<resource_loaded_msg>, caf::reacts_to<remove_resource_atom, std::string>,
-    caf::reacts_to<resource_tick_atom, std::string, std::uint64_t>, caf::reacts_to<shutdown_atom>>;
+using resource_actor =
+    caf::typed_actor<caf::reacts_to<add_resource_msg>, caf::reacts_to<sync_resources_msg>,
+                     caf::reacts_to<resource_loaded_msg>,
+                     caf::reacts_to<remove_resource_atom, std::string>,
+                     caf::reacts_to<resource_tick_atom, std::string, std::uint64_t>,
+                     caf::reacts_to<resource_load_timeout_atom, std::string, std::uint64_t>,
+                     caf::reacts_to<shutdown_atom>>;
 
 /// The way loader threads post results. A load stuck past shutdown holds only the actor's
 /// weak address and this gate; once the owner closes it (after the actors stopped, before the

@@ -1,10 +1,31 @@
 #include "runtime/config.hpp"
 
 #include "runtime/config_json.hpp"
+#include "store/store_config.hpp"
 
 #include <string_view>
 
 namespace corral {
+
+namespace {
+
+std::string describe_problems(const std::vector<config_problem>& problems) {
+  std::string out;
+  for (const auto& p : problems) {
+    if (!out.empty())
+      out += '\n';
+    out += p.path.empty() ? p.message : p.path + ": " + p.message;
+  }
+  return out;
+}
+
+} // namespace
+
+config_error::config_error(std::vector<config_problem> problems)
+    : std::runtime_error(describe_problems(problems)), problems_(std::move(problems)) {
+  if (problems_.empty()) // keeps path() valid for a caller that broke the contract
+    problems_.push_back({"", "invalid configuration"});
+}
 
 const cache_config* runtime_config::find_cache(const std::string& name) const {
   for (const auto& cache : caches)
@@ -97,6 +118,14 @@ void validate_cache(const runtime_config& cfg, std::size_t index) {
     throw config_error(cache_path(index, "error_backoff_max"),
                        "expected at least error_backoff (" + format_duration(cache.error_backoff) +
                            "), found " + format_duration(cache.error_backoff_max));
+  // A store set in code gets the checks parse_config gives a JSON one, when the runtime is
+  // built rather than when the cache is first used (make_store connects to nothing).
+  if (!cache.store.is_null()) {
+    if (!cache.store.is_object())
+      throw config_error(cache_path(index, "store"),
+                         "expected a store object, found " + describe_json(cache.store));
+    make_store(cache.store, cache_path(index, "store"));
+  }
 }
 
 void validate_resource(const runtime_config& cfg, std::size_t index) {
@@ -119,6 +148,16 @@ void validate_resource(const runtime_config& cfg, std::size_t index) {
 void validate(const runtime_config& cfg) {
   if (cfg.loader_threads < 1)
     throw config_error("loader_threads", "expected a positive integer, found 0");
+  // Checked here so that a typo fails as a config error naming the key, not as a failed
+  // thread start (std::system_error) half-way through building the pool.
+  if (cfg.loader_threads > max_loader_threads)
+    throw config_error("loader_threads", "expected at most " + std::to_string(max_loader_threads) +
+                                             " threads, found " +
+                                             std::to_string(cfg.loader_threads));
+  if (cfg.scheduler_threads > max_scheduler_threads)
+    throw config_error("scheduler_threads",
+                       "expected at most " + std::to_string(max_scheduler_threads) +
+                           " threads, found " + std::to_string(cfg.scheduler_threads));
   if (cfg.metrics_windows < 1)
     throw config_error("metrics_windows", "expected a positive integer, found 0");
   if (cfg.metrics_cycle.count() <= 0 || cfg.metrics_cycle > max_config_duration)

@@ -18,6 +18,14 @@ using duration = std::chrono::nanoseconds;
 /// The longest duration a config may hold (10 years): time arithmetic stays far from overflow.
 inline constexpr duration max_config_duration = std::chrono::hours(24 * 3653);
 
+/// Bounds on the thread counts. Loader threads mostly wait on I/O, so hundreds are reasonable;
+/// beyond a few thousand their stacks (8 MiB of address space each by default) and the
+/// per-user thread limit make thread creation fail, and no workload needs that many loads at
+/// once. Scheduler threads run actors and should not exceed the cores; 1024 is above any
+/// machine's core count while still catching a stray extra digit.
+inline constexpr std::size_t max_loader_threads = 4096;
+inline constexpr std::size_t max_scheduler_threads = 1024;
+
 /// Options of one named cache. Zero durations switch a feature off unless noted.
 struct cache_config {
   std::string name;
@@ -92,10 +100,10 @@ struct cache_config {
 
 /// Options of the whole runtime.
 struct runtime_config {
-  /// CAF scheduler worker threads. 0 = one per core.
+  /// CAF scheduler worker threads. 0 = one per core. At most max_scheduler_threads.
   std::size_t scheduler_threads{0};
   /// Threads that run loaders (user code that may block). Bounded: at most this many loads
-  /// run at once across all caches.
+  /// run at once across all caches. 1 to max_loader_threads.
   std::size_t loader_threads{8};
   /// Length of one metrics window: "last" is the window being filled.
   duration metrics_cycle{std::chrono::seconds(10)};
@@ -109,17 +117,27 @@ struct runtime_config {
   const cache_config* find_cache(const std::string& name) const;
 };
 
+/// One thing wrong with a configuration: where (`caches[1].loader`) and what.
+struct config_problem {
+  std::string path;
+  std::string message;
+};
+
 /// A configuration that cannot be used. `path()` names the offending element in JSON-path
 /// style (`caches[1].ttl`); what() says what was expected and what was found.
 class config_error : public std::runtime_error {
 public:
   config_error(std::string path, const std::string& message)
-      : std::runtime_error(path.empty() ? message : path + ": " + message), path_(std::move(path)) {
-  }
-  const std::string& path() const noexcept { return path_; }
+      : config_error(std::vector<config_problem>{{std::move(path), message}}) {}
+  /// Several problems found at once (runtime::check): path() is the first one's and what()
+  /// has one "path: message" line per problem. `problems` must not be empty.
+  explicit config_error(std::vector<config_problem> problems);
+  const std::string& path() const noexcept { return problems_.front().path; }
+  /// Every problem, in config order; one for a config_error made from a path and a message.
+  const std::vector<config_problem>& problems() const noexcept { return problems_; }
 
 private:
-  std::string path_;
+  std::vector<config_problem> problems_;
 };
 
 /// Checks cross-field rules (unique names, ranges) of a config built in code.

@@ -397,6 +397,7 @@ const std::vector<key_handler<resource_config>>& resource_keys() {
       fraction_key("refresh_jitter", &r::refresh_jitter),
       duration_key("error_backoff", &r::error_backoff),
       duration_key("error_backoff_max", &r::error_backoff_max),
+      duration_key("load_timeout", &r::load_timeout),
   };
   return keys;
 }

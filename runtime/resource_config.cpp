@@ -19,6 +19,7 @@ constexpr duration_member duration_members[] = {
     {"refresh_interval", &resource_config::refresh_interval},
     {"error_backoff", &resource_config::error_backoff},
     {"error_backoff_max", &resource_config::error_backoff_max},
+    {"load_timeout", &resource_config::load_timeout},
 };
 
 std::string key_path(const std::string& path, std::string_view key) {

@@ -25,6 +25,13 @@ struct resource_config {
   /// 0 = no retry before the next scheduled refresh.
   duration error_backoff{std::chrono::seconds(1)};
   duration error_backoff_max{std::chrono::seconds(30)};
+  /// A load still running after this long fails as timed out: sync() reports it, the last
+  /// good value stays, the error handler hears of it (errc::timeout) and the schedule goes on
+  /// as after any failure. The loader's thread cannot be taken back: it stays busy until the
+  /// loader returns, and a late success is still stored unless a load started after it has
+  /// succeeded first. Defaults to 10 s, as for caches, so that a hung loader never hangs
+  /// sync(true); 0 = wait forever.
+  duration load_timeout{std::chrono::seconds(10)};
 };
 
 /// Checks one resource's ranges. `path` prefixes the key in errors ("resources[2]" gives

@@ -6,6 +6,7 @@
 #include <caf/send.hpp>
 
 #include "runtime/config.hpp"
+#include "runtime/type_name.hpp"
 
 namespace corral {
 
@@ -53,13 +54,34 @@ resource_slot_ptr resource_set::start_locked(resource_config cfg, const std::typ
   return slot;
 }
 
+namespace {
+
+config_problem unregistered(std::size_t index, const std::string& loader) {
+  return {"resources[" + std::to_string(index) + "].loader",
+          "no resource loader registered under the name '" + loader + "'"};
+}
+
+} // namespace
+
 const resource_set::registered_loader&
 resource_set::loader_for_locked(const declared_resource& d) const {
   auto l = loaders_.find(d.cfg.loader);
   if (l == loaders_.end())
-    throw config_error("resources[" + std::to_string(d.index) + "].loader",
-                       "no resource loader registered under the name '" + d.cfg.loader + "'");
+    throw config_error({unregistered(d.index, d.cfg.loader)});
   return l->second;
+}
+
+std::vector<config_problem> resource_set::problems_locked() const {
+  std::vector<config_problem> out;
+  for (const auto& d : declared_)
+    if (loaders_.count(d.cfg.loader) == 0)
+      out.push_back(unregistered(d.index, d.cfg.loader));
+  return out;
+}
+
+std::vector<config_problem> resource_set::problems() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return problems_locked();
 }
 
 void resource_set::start_declared_locked(std::size_t pos) {
@@ -83,8 +105,8 @@ resource_slot_ptr resource_set::slot_for(const std::string& name, const std::typ
     throw failure({errc::no_such_resource, "no resource named '" + name + "'"});
   if (i->second->type() != type)
     throw failure({errc::type_mismatch, "resource '" + name + "' holds values of type " +
-                                            i->second->type().name() + ", requested as type " +
-                                            type.name()});
+                                            type_name(i->second->type()) + ", requested as type " +
+                                            type_name(type)});
   return i->second;
 }
 
@@ -95,8 +117,8 @@ std::shared_ptr<sync_round> resource_set::start_sync() {
     round->abandon(); // answered at once: "shutting down"
     return round;
   }
-  for (const auto& d : declared_) // every missing loader is reported before anything starts
-    loader_for_locked(d);
+  if (auto missing = problems_locked(); !missing.empty()) // reported before anything starts
+    throw config_error(std::move(missing));
   while (!declared_.empty())
     start_declared_locked(0);
   caf::anon_send(actor_, sync_resources_msg{std::make_shared<sync_ticket>(round)});

@@ -3,7 +3,8 @@
 // Resources are declared in code (add) or in the runtime config ("resources", with loaders
 // registered by name). Nothing loads before the first sync(): it loads every resource in
 // parallel on the loader pool and, with wait, returns once each has a value or has failed,
-// with one error naming every failure. From then on each resource is refreshed at its own
+// with one error naming every failure (a load past its load_timeout counts as failed, so a
+// hung loader never hangs sync). From then on each resource is refreshed at its own
 // fixed rate (with jitter) by the resource actor; a failed refresh keeps the last good value,
 // is reported to the error handler and retried with a capped exponential backoff. Resources
 // added after the first sync() load at once. runtime owns one; tests build their own on the
@@ -21,6 +22,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/resource_actor.hpp"
+#include "runtime/config.hpp"
 #include "runtime/resource.hpp"
 #include "runtime/resource_config.hpp"
 #include "runtime/resource_loader.hpp"
@@ -57,8 +59,13 @@ public:
     return resource<V>{slot_for(name, typeid(V))};
   }
 
+  /// The config's resources whose loader is not registered (yet), each at resources[i].loader.
+  std::vector<config_problem> problems() const;
+
   /// Starts a round: every resource loads now (a load in flight is joined, not doubled), and
   /// the refresh schedule starts. The round reports when each has a value or has failed.
+  /// Throws one config_error naming every unregistered loader (problems()) before anything
+  /// starts.
   std::shared_ptr<sync_round> start_sync();
 
   /// sync(true) waits for the round; sync(false) returns nullopt at once.
@@ -101,6 +108,7 @@ private:
                                erased_resource_loader loader);
   resource_slot_ptr slot_for(const std::string& name, const std::type_info& type);
   const registered_loader& loader_for_locked(const declared_resource& d) const;
+  std::vector<config_problem> problems_locked() const;
   resource_slot_ptr start_locked(resource_config cfg, const std::type_info& type,
                                  erased_resource_loader loader);
   void start_declared_locked(std::size_t pos);

@@ -49,9 +49,23 @@ resource_status resource_slot::status() const {
   s.loads = loads_.load(std::memory_order_relaxed);
   s.failures = failures_.load(std::memory_order_relaxed);
   s.consecutive_failures = consecutive_failures_.load(std::memory_order_relaxed);
+  s.timeouts = timeouts_.load(std::memory_order_relaxed);
   std::lock_guard<std::mutex> guard{mtx_};
   s.last_error = last_error_;
+  s.last_success = last_success_;
+  s.loading_since = loading_since_;
   return s;
+}
+
+void resource_slot::load_started(time_point now) {
+  loads_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> guard{mtx_};
+  loading_since_ = now;
+}
+
+void resource_slot::load_ended() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  loading_since_.reset();
 }
 
 void resource_slot::publish(std::shared_ptr<const void> v) {
@@ -62,15 +76,18 @@ void resource_slot::publish(std::shared_ptr<const void> v) {
   cv_.notify_all();
 }
 
-void resource_slot::load_succeeded() {
+void resource_slot::load_succeeded(time_point now) {
   consecutive_failures_.store(0, std::memory_order_relaxed);
   std::lock_guard<std::mutex> guard{mtx_};
   last_error_.clear();
+  last_success_ = now;
 }
 
-void resource_slot::load_failed(const std::string& message) {
+void resource_slot::load_failed(const std::string& message, bool timed_out) {
   failures_.fetch_add(1, std::memory_order_relaxed);
   consecutive_failures_.fetch_add(1, std::memory_order_relaxed);
+  if (timed_out)
+    timeouts_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> guard{mtx_};
   last_error_ = message;
 }

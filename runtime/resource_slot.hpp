@@ -26,6 +26,13 @@ struct resource_status {
   std::uint64_t failures = 0;             // loader calls that failed (every one was reported)
   std::uint64_t consecutive_failures = 0; // since the last success; 0 while healthy
   std::string last_error;                 // the last failure's message; "" after a success
+  std::uint64_t timeouts = 0;             // failures that were loads past load_timeout
+  /// When the last successful load's result arrived (the value is at least this old), on the
+  /// runtime's steady clock; empty before the first success.
+  std::optional<time_point> last_success;
+  /// When the load in flight started; empty when none is (a load past load_timeout no longer
+  /// counts, although its loader may still be running).
+  std::optional<time_point> loading_since;
 };
 
 class resource_slot {
@@ -53,10 +60,12 @@ public:
   resource_status status() const;
 
   // -- the resource actor only --------------------------------------------------------------
-  void load_started() { loads_.fetch_add(1, std::memory_order_relaxed); }
+  void load_started(time_point now);
+  /// The load in flight finished or was given up (timed out).
+  void load_ended();
   void publish(std::shared_ptr<const void> v);
-  void load_succeeded();
-  void load_failed(const std::string& message);
+  void load_succeeded(time_point now);
+  void load_failed(const std::string& message, bool timed_out);
   /// Answers every waiter with `why` and makes every later read fail with it. Idempotent: the
   /// first reason stays.
   void close(error why);
@@ -69,10 +78,13 @@ private:
   std::atomic<std::uint64_t> loads_{0};
   std::atomic<std::uint64_t> failures_{0};
   std::atomic<std::uint64_t> consecutive_failures_{0};
-  mutable std::mutex mtx_; // guards close_reason_ and last_error_; orders publish with waits
+  std::atomic<std::uint64_t> timeouts_{0};
+  mutable std::mutex mtx_; // guards the members below; orders publish with waits
   mutable std::condition_variable cv_;
   error close_reason_;
   std::string last_error_;
+  std::optional<time_point> last_success_;
+  std::optional<time_point> loading_since_;
 };
 
 using resource_slot_ptr = std::shared_ptr<resource_slot>;

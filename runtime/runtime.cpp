@@ -12,6 +12,7 @@
 #include "actors/writer.hpp"
 #include "messages/cache_messages.hpp"
 #include "runtime/store_lookup.hpp"
+#include "runtime/type_name.hpp"
 #include "store/store_config.hpp"
 
 namespace corral {
@@ -44,8 +45,45 @@ caf::actor_system_config make_caf_config(const runtime_config& cfg) {
 
 std::string type_error(const std::string& cache, const std::type_info& want,
                        const std::type_info& have) {
-  return "cache '" + cache + "' holds values of type " + have.name() + ", requested as type " +
-         want.name();
+  return "cache '" + cache + "' holds values of type " + type_name(have) + ", requested as type " +
+         type_name(want);
+}
+
+/// What keeps caches[index] from being created: its loader or tier1 is not registered, or
+/// holds another type than `want` (the cache's value type; nullptr when not known yet, and
+/// then the loader and the tier must agree with each other).
+std::vector<config_problem>
+cache_problems(const cache_config& c, std::size_t index,
+               const std::unordered_map<std::string, registered_loader>& loaders,
+               const std::unordered_map<std::string, registered_tier>& tiers,
+               const std::type_info* want) {
+  std::vector<config_problem> out;
+  auto path = "caches[" + std::to_string(index) + "].";
+  const std::type_info* loader_type = nullptr;
+  if (!c.loader.empty()) {
+    auto l = loaders.find(c.loader);
+    if (l == loaders.end())
+      out.push_back({path + "loader", "no loader registered under the name '" + c.loader + "'"});
+    else if (want && *l->second.type != *want)
+      out.push_back({path + "loader", "loader '" + c.loader + "' produces " +
+                                          type_name(*l->second.type) + ", cache requested as " +
+                                          type_name(*want)});
+    else
+      loader_type = l->second.type;
+  }
+  if (!c.tier1.empty()) {
+    auto t = tiers.find(c.tier1);
+    if (t == tiers.end())
+      out.push_back({path + "tier1", "no tier registered under the name '" + c.tier1 + "'"});
+    else if (want && *t->second.type != *want)
+      out.push_back({path + "tier1", "tier '" + c.tier1 + "' holds " + type_name(*t->second.type) +
+                                         ", cache requested as " + type_name(*want)});
+    else if (loader_type && *t->second.type != *loader_type)
+      out.push_back({path + "tier1", "tier '" + c.tier1 + "' holds " + type_name(*t->second.type) +
+                                         ", loader '" + c.loader + "' produces " +
+                                         type_name(*loader_type)});
+  }
+  return out;
 }
 
 } // namespace
@@ -134,6 +172,24 @@ void refuse_if_stopped(bool stopped, const std::string& name) {
 
 } // namespace
 
+void runtime::check() {
+  std::vector<config_problem> problems;
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    const auto& caches = impl_->cfg.caches;
+    for (std::size_t i = 0; i < caches.size(); ++i) {
+      if (impl_->caches.count(caches[i].name) != 0)
+        continue; // created: its names were checked then (or it was made in code)
+      auto found = cache_problems(caches[i], i, impl_->loaders, impl_->tiers, nullptr);
+      problems.insert(problems.end(), found.begin(), found.end());
+    }
+  }
+  auto resources = impl_->resources.problems();
+  problems.insert(problems.end(), resources.begin(), resources.end());
+  if (!problems.empty())
+    throw config_error(std::move(problems));
+}
+
 cache_core_ptr runtime::core_for(const std::string& name, const value_ops& ops) {
   std::unique_lock<std::mutex> lock{impl_->mtx};
   if (auto i = impl_->caches.find(name); i != impl_->caches.end()) {
@@ -147,35 +203,24 @@ cache_core_ptr runtime::core_for(const std::string& name, const value_ops& ops) 
                           [&](const cache_config& c) { return c.name == name; });
   if (pos == caches.end())
     throw config_error("caches", "no cache named '" + name + "' in the configuration");
-  auto path = "caches[" + std::to_string(pos - caches.begin()) + "].loader";
+  auto index = static_cast<std::size_t>(pos - caches.begin());
+  auto problems = cache_problems(*pos, index, impl_->loaders, impl_->tiers, ops.type);
+  if (!problems.empty())
+    throw config_error(std::move(problems));
   erased_loader loader;
   erased_batch_loader batch;
   if (!pos->loader.empty()) {
-    auto l = impl_->loaders.find(pos->loader);
-    if (l == impl_->loaders.end())
-      throw config_error(path, "no loader registered under the name '" + pos->loader + "'");
-    if (*l->second.type != *ops.type)
-      throw config_error(path, "loader '" + pos->loader + "' produces " + l->second.type->name() +
-                                   ", cache requested as " + ops.type->name());
-    loader = l->second.fn;
-    batch = l->second.batch;
+    const auto& l = impl_->loaders.at(pos->loader);
+    loader = l.fn;
+    batch = l.batch;
   }
   std::shared_ptr<erased_tier> tier1;
-  if (!pos->tier1.empty()) {
-    auto tier_path = "caches[" + std::to_string(pos - caches.begin()) + "].tier1";
-    auto t = impl_->tiers.find(pos->tier1);
-    if (t == impl_->tiers.end())
-      throw config_error(tier_path, "no tier registered under the name '" + pos->tier1 + "'");
-    if (*t->second.type != *ops.type)
-      throw config_error(tier_path, "tier '" + pos->tier1 + "' holds " + t->second.type->name() +
-                                        ", cache requested as " + ops.type->name());
-    tier1 = t->second.tier;
-  }
+  if (!pos->tier1.empty())
+    tier1 = impl_->tiers.at(pos->tier1).tier;
   std::shared_ptr<write_behind_link> write_behind;
-  if (pos->store.is_object()) {
-    auto store_path = "caches[" + std::to_string(pos - caches.begin()) + "].store";
-    write_behind = make_write_behind(make_store(pos->store, store_path));
-  }
+  if (pos->store.is_object()) // checked by validate() when the runtime was built
+    write_behind =
+        make_write_behind(make_store(pos->store, "caches[" + std::to_string(index) + "].store"));
   return start_cache(*pos, ops, std::move(loader), std::move(tier1), std::move(batch),
                      std::move(write_behind));
 }

@@ -53,6 +53,15 @@ public:
     add_tier(name, typeid(V), erase_tier<V>(std::move(tier)));
   }
 
+  /// Checks that everything the config names by name is registered: each configured cache's
+  /// loader and tier1 (and that the two hold one value type), each configured resource's
+  /// loader. Loaders are registered after the runtime is built, so call it once they are, at
+  /// start-up: it throws one config_error listing every problem with its path
+  /// (config_error::problems()). sync() runs it too; cache<V>() runs it for its own cache.
+  /// Caches already created are not checked again. (Everything that needs no registration,
+  /// stores included, is checked when the runtime is built.)
+  void check();
+
   /// The cache declared in the config under `name`, with the loader its config names.
   /// Throws config_error for an unknown cache or loader, corral::failure on a type mismatch.
   template <class V> corral::cache<V> cache(const std::string& name) {
@@ -113,11 +122,19 @@ public:
 
   /// Loads every resource now, in parallel on the loader pool, and starts their refresh
   /// schedules. With `wait`, returns once each has a value or has failed: nullopt, or one
-  /// error naming every resource that failed (the others are served).
-  std::optional<error> sync(bool wait = true) { return resources().sync(wait); }
+  /// error naming every resource that failed (the others are served). Runs check() first:
+  /// sync() is the start-up point, so a cache whose loader was never registered fails here
+  /// rather than at its first use.
+  std::optional<error> sync(bool wait = true) {
+    check();
+    return resources().sync(wait);
+  }
 
   /// As sync(true), but waits at most `timeout`; resources still loading are named too.
-  std::optional<error> sync_for(duration timeout) { return resources().sync_for(timeout); }
+  std::optional<error> sync_for(duration timeout) {
+    check();
+    return resources().sync_for(timeout);
+  }
 
   /// Stops a resource's refresh and drops its value. False when there is no such resource.
   bool remove_resource(const std::string& name) { return resources().remove(name); }

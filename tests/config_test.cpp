@@ -307,6 +307,20 @@ TEST_CASE("validate checks configs built in code", "[config]") {
   }
 }
 
+TEST_CASE("thread counts are bounded with a config error, not a failed thread start", "[config]") {
+  check_parse_error(R"({"loader_threads": 100000000})", "loader_threads",
+                    {"expected at most 4096 threads", "found 100000000"});
+  check_parse_error(R"({"scheduler_threads": 100000000})", "scheduler_threads",
+                    {"expected at most 1024 threads", "found 100000000"});
+  CHECK_NOTHROW(corral::parse_config(R"({"loader_threads": 4096, "scheduler_threads": 1024})"));
+  corral::runtime_config cfg;
+  cfg.loader_threads = 4097;
+  check_validate_error(cfg, "loader_threads", "expected at most 4096 threads, found 4097");
+  cfg.loader_threads = 8;
+  cfg.scheduler_threads = 1025;
+  check_validate_error(cfg, "scheduler_threads", "expected at most 1024 threads, found 1025");
+}
+
 TEST_CASE("a cache's store is checked when the config is parsed", "[config]") {
   auto cfg = corral::parse_config(one_cache(R"("store": {"type": "sqlite", "path": "x.db"},
                                                 "write_interval": "250ms", "max_dirty": 7)"));

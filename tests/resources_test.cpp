@@ -1,10 +1,13 @@
 // Resources (resources-go's model, corrected): message by message on the test scheduler with a
 // manual loader executor, then resources-go's own tests ported onto the real runtime.
 #include <atomic>
+#include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -66,6 +69,7 @@ struct fixture {
                                            std::move(random))) {
     set->on_error([this](const std::string& name, const error& e) {
       reported.push_back(name + ": " + e.message);
+      reported_codes.push_back(e.code);
     });
     sched.run();
   }
@@ -93,6 +97,7 @@ struct fixture {
     sched.advance_time(std::chrono::duration_cast<caf::timespan>(d));
     sched.run();
   }
+  time_point now() { return sched.clock().now(); }
 
   caf::actor_system_config caf_cfg;
   caf::actor_system sys;
@@ -100,6 +105,7 @@ struct fixture {
   manual_executor loads;
   std::unique_ptr<resource_set> set;
   std::vector<std::string> reported; // what the error handler received
+  std::vector<errc> reported_codes;
 };
 
 } // namespace
@@ -278,6 +284,107 @@ TEST_CASE("sync loads every resource in parallel and names every one that failed
   CHECK(f.reported.size() == 2);
 }
 
+TEST_CASE("a load past load_timeout fails its sync as timed out, keeps the last good value and "
+          "does not stop the refreshes",
+          "[resources]") {
+  fixture f;
+  auto script = std::make_shared<scripted_resource>();
+  auto cfg = every("a", 10s);
+  cfg.load_timeout = 2s;
+  auto a = f.add(cfg, script);
+  f.set->sync(false);
+  f.run();
+  auto t0 = f.now();
+  CHECK(a.status().loading_since == t0);
+  CHECK_FALSE(a.status().last_success);
+  f.advance(ms(500));
+  f.finish_one_load(); // v1 at 500 ms
+  CHECK(a.status().last_success == t0 + ms(500));
+  CHECK_FALSE(a.status().loading_since);
+  f.advance(ms(9500)); // t = 10 s: the refresh starts and hangs (its job is never run)
+  REQUIRE(f.loads.queued() == 1);
+  auto round = f.set->start_sync(); // joins the hung load
+  f.run();
+  CHECK(a.status().loading_since == t0 + 10s);
+  f.advance(ms(1999));
+  CHECK_FALSE(round->ready());
+  f.advance(ms(1));
+  REQUIRE(round->ready()); // answered at the timeout instead of waiting for the loader
+  auto err = round->wait();
+  REQUIRE(err);
+  CHECK(err->code == errc::timeout);
+  CHECK(err->message == "sync: 1 of 1 resources not loaded: 'a' (load timed out after 2000 ms)");
+  CHECK(a.get().value() == "v1");
+  auto s = a.status();
+  CHECK(s.timeouts == 1);
+  CHECK(s.failures == 1);
+  CHECK(s.consecutive_failures == 1);
+  CHECK(s.last_error == "load timed out after 2000 ms");
+  CHECK_FALSE(s.loading_since);
+  CHECK(s.last_success == t0 + ms(500)); // how stale the value is
+  REQUIRE(f.reported.size() == 1);
+  CHECK(f.reported[0] == "a: resource 'a': load timed out after 2000 ms (the last good value is "
+                         "kept)");
+  CHECK(f.reported_codes[0] == errc::timeout);
+  // The schedule goes on: the next refresh starts at 20 s although the hung one never returned.
+  f.advance(ms(7999));
+  CHECK(f.loads.queued() == 1);
+  f.advance(ms(1));
+  REQUIRE(f.loads.queued() == 2);
+  f.finish_one_load(); // the timed-out job had not started: it never calls the loader
+  CHECK(script->calls == 1);
+  f.finish_one_load();
+  CHECK(a.get().value() == "v2");
+  CHECK(a.status().consecutive_failures == 0);
+  CHECK(a.status().last_success == t0 + 20s);
+}
+
+TEST_CASE("a late success is stored unless a newer load succeeded first", "[resources]") {
+  fixture f;
+  int calls = 0;
+  std::function<void()> while_loading; // runs inside the next loader call: "the load takes long"
+  auto cfg = every("a", 10s);
+  cfg.load_timeout = 2s;
+  auto a = f.set->add<std::string>(cfg, [&] {
+    ++calls;
+    if (auto during = std::exchange(while_loading, nullptr))
+      during();
+    return "v" + std::to_string(calls);
+  });
+  SECTION("no newer load: the late value is stored") {
+    while_loading = [&] { f.advance(3s); }; // the first load takes 3 s
+    auto round = f.set->start_sync();
+    f.run();
+    f.finish_one_load();
+    REQUIRE(round->ready());
+    auto err = round->wait();
+    REQUIRE(err);
+    CHECK(err->code == errc::timeout); // sync was answered at 2 s
+    CHECK(a.get().value() == "v1");    // and the value, 1 s late, is kept
+    auto s = a.status();
+    CHECK(s.timeouts == 1);
+    CHECK(s.consecutive_failures == 0); // the late success is a success
+    CHECK(s.last_error.empty());
+    CHECK(s.last_success == f.now());
+    CHECK(f.reported.size() == 1);
+  }
+  SECTION("a newer load succeeded first: the late value is dropped") {
+    f.set->sync(false);
+    f.run();
+    f.finish_one_load();   // v1
+    while_loading = [&] {  // the refresh at 10 s takes 10 s...
+      f.advance(10s);      // ...times out at 12 s; the next refresh starts at 20 s...
+      f.finish_one_load(); // ...and returns v3 at once
+    };
+    f.advance(10s);
+    f.finish_one_load(); // runs the slow refresh, which returns v2 after v3 is stored
+    CHECK(calls == 3);
+    CHECK(a.get().value() == "v3");
+    CHECK(a.status().timeouts == 1);
+    CHECK(a.status().consecutive_failures == 0);
+  }
+}
+
 TEST_CASE("a second sync joins a load in flight instead of starting another", "[resources]") {
   fixture f;
   auto script = std::make_shared<scripted_resource>();
@@ -402,6 +509,8 @@ TEST_CASE("resources refuse duplicate names, bad configs and wrong types", "[res
     FAIL("a string resource was handed out as int");
   } catch (const failure& e) {
     CHECK(e.err().code == errc::type_mismatch);
+    CHECK(e.err().message ==
+          "resource 'a' holds values of type std::string, requested as type int");
   }
   try {
     f.set->get<std::string>("nope");
@@ -418,7 +527,7 @@ TEST_CASE("resources in the JSON config are parsed strictly and round-trip",
           "[resources][config]") {
   auto cfg = parse_config(R"({"resources": [
       {"name": "rates", "loader": "fx", "refresh_interval": "30s", "refresh_jitter": 0.1,
-       "error_backoff": "2s", "error_backoff_max": "1m"},
+       "error_backoff": "2s", "error_backoff_max": "1m", "load_timeout": "5s"},
       {"name": "flags", "loader": "flags"}]})");
   REQUIRE(cfg.resources.size() == 2);
   CHECK(cfg.resources[0].name == "rates");
@@ -427,12 +536,15 @@ TEST_CASE("resources in the JSON config are parsed strictly and round-trip",
   CHECK(cfg.resources[0].refresh_jitter == 0.1);
   CHECK(cfg.resources[0].error_backoff == 2s);
   CHECK(cfg.resources[0].error_backoff_max == 1min);
+  CHECK(cfg.resources[0].load_timeout == 5s);
   CHECK(cfg.resources[1].refresh_interval == 1min); // defaults
   CHECK(cfg.resources[1].error_backoff == 1s);
+  CHECK(cfg.resources[1].load_timeout == 10s);
   auto again = parse_config(to_json(cfg));
   REQUIRE(again.resources.size() == 2);
   CHECK(again.resources[0].refresh_jitter == 0.1);
   CHECK(again.resources[0].error_backoff_max == 1min);
+  CHECK(again.resources[0].load_timeout == 5s);
   CHECK(again.resources[1].loader == "flags");
 
   auto error_of = [](const char* text) {
@@ -445,13 +557,18 @@ TEST_CASE("resources in the JSON config are parsed strictly and round-trip",
   };
   CHECK(error_of(R"({"resources": [{"name": "a", "loader": "x", "refresh": "1s"}]})") ==
         "resources[0].refresh: unknown key; known keys are name, loader, refresh_interval, "
-        "refresh_jitter, error_backoff, error_backoff_max");
+        "refresh_jitter, error_backoff, error_backoff_max, load_timeout");
   CHECK(error_of(R"({"resources": [{"name": "a"}]})") ==
         "resources[0].loader: required key is missing; expected a string");
   CHECK(error_of(R"({"resources": [{"name": "a", "loader": ""}]})") ==
         "resources[0].loader: expected the name of a registered resource loader, found \"\"");
   CHECK(error_of(R"({"resources": [{"name": "a", "loader": "x", "refresh_interval": -5}]})") ==
         "resources[0].refresh_interval: expected a non-negative duration, found number -5");
+  CHECK(error_of(R"({"resources": [{"name": "a", "loader": "x", "load_timeout": "-1s"}]})") ==
+        "resources[0].load_timeout: expected a non-negative duration, found \"-1s\"");
+  CHECK(error_of(R"({"resources": [{"name": "a", "loader": "x", "load_timeout": "100000h"}]})") ==
+        "resources[0].load_timeout: expected a duration of at most 10 years (use 0 for "
+        "\"never\"), found 100000h");
   CHECK(error_of(R"({"resources": [{"name": "a", "loader": "x", "refresh_jitter": 1}]})") ==
         "resources[0].refresh_jitter: expected a number in [0, 1), found number 1");
   CHECK(error_of(R"({"resources": [{"name": "a", "loader": "x"},
@@ -594,6 +711,36 @@ TEST_CASE("sync_for names the resources still loading when its deadline passes",
   CHECK(err->message == "sync: 1 of 2 resources not loaded: 'slow' (still loading)");
   CHECK(rt.resource<int>("fast").get().value() == 1);
   held->release();
+}
+
+TEST_CASE("sync with wait reports a hung resource as timed out instead of waiting for it",
+          "[resources][runtime]") {
+  runtime rt{small_runtime()};
+  std::mutex mtx;
+  std::vector<errc> reported;
+  rt.on_resource_error([&](const std::string&, const error& e) {
+    std::lock_guard<std::mutex> guard{mtx};
+    reported.push_back(e.code);
+  });
+  auto held = std::make_shared<held_loader>();
+  rt.add_resource<int>(every("fast", 1h), [] { return 1; });
+  auto cfg = every("hung", 1h);
+  cfg.load_timeout = ms(50);
+  auto hung = rt.add_resource<int>(cfg, [held] {
+    held->released.wait();
+    return 2;
+  });
+  auto err = rt.sync(true); // returns at the load timeout; it used to wait for the loader
+  REQUIRE(err);
+  CHECK(err->code == errc::timeout);
+  CHECK(err->message == "sync: 1 of 2 resources not loaded: 'hung' (load timed out after 50 ms)");
+  CHECK(rt.resource<int>("fast").get().value() == 1);
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    CHECK(reported == std::vector<errc>{errc::timeout});
+  }
+  held->release();
+  CHECK(hung.get(10s).value() == 2); // the late success is stored (waits for it, no sleep)
 }
 
 TEST_CASE("resources from the JSON config use loaders registered by name", "[resources][runtime]") {

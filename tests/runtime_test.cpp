@@ -15,6 +15,7 @@
 #include "runtime/config_json.hpp"
 #include "runtime/metrics_format.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/type_name.hpp"
 
 using namespace corral;
 using namespace std::chrono_literals;
@@ -235,6 +236,102 @@ TEST_CASE("a runtime built from JSON uses loaders registered by name", "[runtime
                     Catch::Contains("caches[1].loader") && Catch::Contains("'missing'"));
   CHECK_THROWS_WITH(rt.cache<double>("nope"), Catch::Contains("no cache named 'nope'"));
   CHECK_THROWS_AS(rt.cache<int>("prices"), failure);
+}
+
+namespace {
+template <class V> struct empty_tier final : cache_tier<V> {
+  std::optional<V> get(const std::string&) override { return std::nullopt; }
+  void set(const std::string&, const V&) override {}
+  void erase(const std::string&) override {}
+};
+using string_tier = empty_tier<std::string>;
+} // namespace
+
+TEST_CASE("type mismatches name the types as written, not mangled", "[runtime][config]") {
+  auto cfg = parse_config(R"({"loader_threads": 2, "caches": [
+      {"name": "by_loader", "loader": "text"}, {"name": "by_tier", "tier1": "text_tier"}]})");
+  runtime rt{cfg};
+  rt.register_loader<std::string>("text", [](const std::string& k) { return k; });
+  rt.register_tier<std::string>("text_tier", std::make_shared<string_tier>());
+  CHECK_THROWS_WITH(rt.cache<double>("by_loader"),
+                    "caches[0].loader: loader 'text' produces std::string, cache requested as "
+                    "double");
+  CHECK_THROWS_WITH(rt.cache<double>("by_tier"),
+                    "caches[1].tier1: tier 'text_tier' holds std::string, cache requested as "
+                    "double");
+  rt.make_cache<std::string>(named("made", 1h), [](const std::string& k) { return k; });
+  CHECK_THROWS_WITH(rt.cache<double>("made"),
+                    "cache 'made' holds values of type std::string, requested as type double");
+}
+
+TEST_CASE("configured loaders, tiers and resource loaders are checked at sync, all at once",
+          "[runtime][config]") {
+  auto cfg = parse_config(R"({"loader_threads": 2, "caches": [
+      {"name": "ok", "loader": "price"},
+      {"name": "orphan", "loader": "nope"},
+      {"name": "tiered", "loader": "price", "tier1": "missing_tier"},
+      {"name": "mixed", "loader": "price", "tier1": "text_tier"}],
+    "resources": [{"name": "motd", "loader": "motd_loader"}]})");
+  runtime rt{cfg};
+  rt.register_loader<double>("price", [](const std::string& k) { return k.size() * 1.0; });
+  rt.register_tier<std::string>("text_tier", std::make_shared<string_tier>());
+  const std::string all = "caches[1].loader: no loader registered under the name 'nope'\n"
+                          "caches[2].tier1: no tier registered under the name 'missing_tier'\n"
+                          "caches[3].tier1: tier 'text_tier' holds std::string, loader 'price' "
+                          "produces double\n"
+                          "resources[0].loader: no resource loader registered under the name "
+                          "'motd_loader'";
+  try {
+    rt.sync(true);
+    FAIL("sync accepted caches whose loaders and tiers are not registered");
+  } catch (const config_error& e) {
+    CHECK(e.path() == "caches[1].loader");
+    CHECK(std::string(e.what()) == all);
+  }
+  // check() is the same test without loading anything; problems() has them one by one.
+  try {
+    rt.check();
+    FAIL("check accepted caches whose loaders and tiers are not registered");
+  } catch (const config_error& e) {
+    CHECK(std::string(e.what()) == all);
+    REQUIRE(e.problems().size() == 4);
+    CHECK(e.problems()[2].path == "caches[3].tier1");
+    CHECK(e.problems()[3].path == "resources[0].loader");
+  }
+  // A cache checks only its own names: the good one can be used, the others name both faults.
+  CHECK(rt.cache<double>("ok").get("abc").value() == 3.0);
+  CHECK_THROWS_WITH(rt.cache<double>("tiered"),
+                    "caches[2].tier1: no tier registered under the name 'missing_tier'");
+  CHECK_THROWS_WITH(rt.cache<double>("mixed"), "caches[3].tier1: tier 'text_tier' holds "
+                                               "std::string, cache requested as double");
+  // Once everything is registered, check() and sync() pass.
+  rt.register_loader<double>("nope", [](const std::string&) { return 0.0; });
+  rt.register_tier<double>("missing_tier", std::make_shared<empty_tier<double>>());
+  rt.register_tier<double>("text_tier", std::make_shared<empty_tier<double>>());
+  rt.register_resource_loader<std::string>("motd_loader", [] { return std::string{"hi"}; });
+  CHECK_NOTHROW(rt.check());
+  CHECK_FALSE(rt.sync(true));
+  CHECK(rt.cache<double>("mixed").get("ab").value() == 2.0);
+}
+
+TEST_CASE("a cache's store built in code is checked when the runtime is constructed",
+          "[runtime][config]") {
+  auto cfg = small_runtime();
+  cfg.caches.push_back(named("fine", 1h));
+  cfg.caches.push_back(named("stored", 1h));
+  cfg.caches[1].store = boost::json::parse(R"({"type": "sqlite"})");
+  CHECK_THROWS_WITH(runtime{cfg}, Catch::StartsWith("caches[1].store.path: "));
+  CHECK_THROWS_WITH(validate(cfg), Catch::StartsWith("caches[1].store.path: "));
+  cfg.caches[1].store = 5;
+  CHECK_THROWS_WITH(runtime{cfg}, "caches[1].store: expected a store object, found number 5");
+}
+
+TEST_CASE("type_name demangles and spells std::string as written", "[runtime]") {
+  CHECK(type_name(typeid(double)) == "double");
+  CHECK(type_name(typeid(std::string)) == "std::string");
+  CHECK(type_name(typeid(std::vector<std::string>)) ==
+        "std::vector<std::string, std::allocator<std::string> >");
+  CHECK(type_name(typeid(string_tier)) == "(anonymous namespace)::empty_tier<std::string>");
 }
 
 TEST_CASE("CAF actors reach a runtime cache through its actor handle", "[runtime][messages]") {
