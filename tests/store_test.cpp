@@ -13,9 +13,12 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <optional>
 #include <string>
 
 using Catch::Matchers::Contains;
+using Catch::Matchers::EndsWith;
 using corral::store_failure;
 using corral::store_fault;
 using corral::store_record;
@@ -168,6 +171,46 @@ void check_fatal_item_spares_batch(corral::write_store& store) {
   CHECK(s->usable());
 }
 
+// A store whose user upsert generates an id on insert and hands back the stored value
+// "<id>|<name>": take_stored() gives each committed save's row once, and nothing for a
+// rolled back batch; an update keeps the id.
+void check_stored_rows(corral::write_store& store) {
+  auto s = store.open();
+  CHECK(s->take_stored().empty());
+  s->begin();
+  s->save({"a", "0|Alice", 1});
+  s->save({"b", "0|Bob", 1});
+  s->commit();
+  auto rows = s->take_stored();
+  REQUIRE(rows.size() == 2);
+  std::sort(rows.begin(), rows.end(), [](auto& x, auto& y) { return x.key < y.key; });
+  CHECK(rows[0].key == "a");
+  CHECK(rows[1].key == "b");
+  CHECK(rows[0].value == s->find("a"));
+  CHECK(rows[1].value == s->find("b"));
+  std::string id_a = rows[0].value.substr(0, rows[0].value.find('|'));
+  std::string id_b = rows[1].value.substr(0, rows[1].value.find('|'));
+  CHECK(id_a != "0");
+  CHECK(id_b != "0");
+  CHECK(id_a != id_b);
+  CHECK(rows[0].value == id_a + "|Alice");
+  CHECK(s->take_stored().empty()); // handed back once
+
+  s->begin();
+  s->save({"c", "0|Carol", 1});
+  s->rollback();
+  CHECK(s->take_stored().empty());
+  CHECK_FALSE(s->find("c").has_value());
+
+  s->begin();
+  s->save({"a", "0|Alicia", 2});
+  s->commit();
+  rows = s->take_stored();
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].key == "a");
+  CHECK(rows[0].value == id_a + "|Alicia");
+}
+
 } // namespace
 
 TEST_CASE("sqlite store: round trip, batch, rollback, version guard", "[store]") {
@@ -175,6 +218,32 @@ TEST_CASE("sqlite store: round trip, batch, rollback, version guard", "[store]")
   corral::sqlite_store store(sqlite_options(dir));
   CHECK(store.name() == "sqlite");
   check_contract(store);
+  auto s = store.open();
+  s->save({"k1", "x", 2});
+  CHECK(s->take_stored().empty()); // the default upsert stores the bytes as they are
+}
+
+TEST_CASE("sqlite store: an upsert with RETURNING hands the stored row back", "[store]") {
+  corral::test::temp_dir dir("corral-sqlite");
+  sqlite_exec(sqlite_file(dir), "CREATE TABLE accounts (id INTEGER PRIMARY KEY AUTOINCREMENT, key "
+                                "TEXT NOT NULL UNIQUE, name TEXT NOT NULL, version INTEGER NOT "
+                                "NULL)");
+  auto opt = sqlite_options(dir);
+  opt.upsert_sql = "INSERT INTO accounts (key, name, version) VALUES (?1, substr(CAST(?2 AS TEXT), "
+                   "instr(CAST(?2 AS TEXT), '|') + 1), ?3) ON CONFLICT(key) DO UPDATE SET name = "
+                   "excluded.name, version = excluded.version WHERE excluded.version > "
+                   "accounts.version RETURNING CAST(id || '|' || name AS BLOB)";
+  opt.find_sql = "SELECT CAST(id || '|' || name AS BLOB) FROM accounts WHERE key = ?1";
+  corral::sqlite_store store(opt);
+  check_stored_rows(store);
+  auto s = store.open();
+  s->begin();
+  s->save({"a", "0|Old", 1}); // refused by the version guard: no row comes back
+  s->commit();
+  CHECK(s->take_stored().empty());
+  auto a = s->find("a");
+  REQUIRE(a.has_value());
+  CHECK_THAT(*a, EndsWith("|Alicia"));
 }
 
 TEST_CASE("sqlite store: constraint is fatal for the item, a held lock is recoverable", "[store]") {

@@ -4,7 +4,10 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstdint>
 #include <thread>
+
+#include <sqlite3.h>
 
 #include "runtime/runtime.hpp"
 #include "store/postgres_store.hpp"
@@ -12,6 +15,25 @@
 #include "store/sqlite_store.hpp"
 #include "support/postgres_server.hpp"
 #include "support/redis_server.hpp"
+
+/// A value with a field the database owns: `id` is generated on insert. Its codec bytes are
+/// "<id>|<name>", a text the tests' SQL and Lua can take apart and put together.
+struct account {
+  std::int64_t id = 0;
+  std::string name;
+};
+
+template <> struct corral::codec<account> {
+  static void encode(const account& a, std::string& out) {
+    out = std::to_string(a.id) + "|" + a.name;
+  }
+  static account decode(std::string_view bytes) {
+    auto bar = bytes.find('|');
+    if (bar == std::string_view::npos)
+      throw std::invalid_argument("not an account: " + std::string(bytes));
+    return {std::stoll(std::string(bytes.substr(0, bar))), std::string(bytes.substr(bar + 1))};
+  }
+};
 
 using namespace corral;
 using namespace std::chrono_literals;
@@ -35,6 +57,49 @@ runtime_config small_runtime() {
   cfg.scheduler_threads = 2;
   cfg.loader_threads = 2;
   return cfg;
+}
+
+/// The lazy writer's CopyKeyDataFrom for accounts: the id is the store's.
+write_hooks<account> account_hooks() {
+  write_hooks<account> hooks;
+  hooks.merge = [](account& item, const account& stored) { item.id = stored.id; };
+  return hooks;
+}
+
+/// Puts two new accounts, flushes once, and checks that the cached items carry the ids the
+/// store generated (read back from the store itself), with no second write.
+void generated_ids_reach_the_cache(const std::shared_ptr<write_store>& store) {
+  runtime rt{small_runtime()};
+  auto cfg = fast_writer("accounts");
+  cfg.write_interval = 1h; // only flush() writes: exactly one batch
+  auto cache = rt.make_write_behind_cache<account>(cfg, store, account_hooks());
+  REQUIRE(cache.put("alice", account{0, "Alice"}));
+  REQUIRE(cache.put("bob", account{0, "Bob"}));
+  auto r = cache.flush(30s);
+  INFO(r.error);
+  REQUIRE(r.complete);
+  CHECK(r.written == 2);
+  CHECK(r.failed.empty());
+  CHECK(cache.dirty() == 0);
+  CHECK(cache.counters()[static_cast<std::size_t>(counter::writes)] == 2); // one write each
+  auto session = store->open();
+  auto in_store = [&](const std::string& key) {
+    auto bytes = session->find(key);
+    REQUIRE(bytes.has_value());
+    return codec<account>::decode(*bytes);
+  };
+  auto alice = in_store("alice"), bob = in_store("bob");
+  CHECK(alice.id > 0);
+  CHECK(bob.id > 0);
+  CHECK(alice.id != bob.id);
+  auto cached_alice = cache.try_get("alice");
+  auto cached_bob = cache.try_get("bob");
+  REQUIRE(cached_alice.has_value());
+  REQUIRE(cached_bob.has_value());
+  CHECK(cached_alice->id == alice.id);
+  CHECK(cached_alice->name == "Alice");
+  CHECK(cached_bob->id == bob.id);
+  CHECK(cached_bob->name == "Bob");
 }
 
 /// Keys whose stored value is not `want(key)`, read through a fresh session.
@@ -113,6 +178,31 @@ TEST_CASE("write-behind to SQLite: puts reach the file, a miss finds them again"
   CHECK(cache.get("key7").value() == "v7");
   CHECK(cache.get("nobody").code() == errc::not_found);
   CHECK(cache.dirty() == 0);
+}
+
+TEST_CASE("write-behind to SQLite: an AUTOINCREMENT id returned by the upsert reaches the cached "
+          "item after one flush",
+          "[write_behind][store][runtime]") {
+  test::temp_dir dir("corral-wb-ids");
+  sqlite_store_options opt;
+  opt.path = (dir.path() / "accounts.db").string();
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(opt.path.c_str(), &db) == SQLITE_OK);
+  int rc = sqlite3_exec(db,
+                        "CREATE TABLE accounts (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT "
+                        "NULL UNIQUE, name TEXT NOT NULL, version INTEGER NOT NULL)",
+                        nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+  // The value "<id>|<name>" is taken apart on the way in (the id is the database's) and put
+  // together again by RETURNING and by the lookup.
+  opt.upsert_sql =
+      "INSERT INTO accounts (key, name, version) VALUES (?1, substr(CAST(?2 AS TEXT), "
+      "instr(CAST(?2 AS TEXT), '|') + 1), ?3) ON CONFLICT(key) DO UPDATE SET name = "
+      "excluded.name, version = excluded.version WHERE excluded.version > accounts.version "
+      "RETURNING CAST(id || '|' || name AS BLOB)";
+  opt.find_sql = "SELECT CAST(id || '|' || name AS BLOB) FROM accounts WHERE key = ?1";
+  generated_ids_reach_the_cache(std::make_shared<sqlite_store>(opt));
 }
 
 TEST_CASE("write-behind: shutdown writes the dirty backlog", "[write_behind][store][runtime]") {
