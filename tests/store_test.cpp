@@ -296,6 +296,13 @@ TEST_CASE("postgres store: contract, constraint, restart", "[store]") {
   corral::postgres_store store(opt);
   CHECK(store.name() == "postgres");
   check_contract(store);
+  {
+    auto s = store.open();
+    s->begin();
+    s->save({"k1", "x", 2});
+    s->commit();
+    CHECK(s->take_stored().empty()); // the default upsert stores the bytes as they are
+  }
 
   pg_exec(pg.conninfo(), "CREATE TABLE checked (key text PRIMARY KEY, value bytea NOT NULL "
                          "CHECK (length(value) <= 3), version bigint NOT NULL)");
@@ -326,6 +333,45 @@ TEST_CASE("postgres store: contract, constraint, restart", "[store]") {
   CHECK_FALSE(fresh->find("lost").has_value());
   fresh->save({"lost", "x", 1});
   CHECK(fresh->find("lost") == "x"s);
+}
+
+TEST_CASE("postgres store: an upsert with RETURNING hands the stored row back", "[store]") {
+  corral::test::postgres_server pg;
+  pg_exec(pg.conninfo(), "CREATE TABLE accounts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY "
+                         "KEY, key text NOT NULL UNIQUE, name text NOT NULL, version bigint NOT "
+                         "NULL)");
+  corral::postgres_store_options opt;
+  opt.conninfo = pg.conninfo();
+  opt.upsert_sql =
+      "INSERT INTO accounts AS t (key, name, version) VALUES ($1, substr(convert_from($2, "
+      "'UTF8'), strpos(convert_from($2, 'UTF8'), '|') + 1), $3) ON CONFLICT (key) DO UPDATE SET "
+      "name = EXCLUDED.name, version = EXCLUDED.version WHERE EXCLUDED.version > t.version "
+      "RETURNING convert_to(t.id || '|' || t.name, 'UTF8')";
+  opt.find_sql = "SELECT convert_to(id || '|' || name, 'UTF8') FROM accounts WHERE key = $1";
+  corral::postgres_store store(opt);
+  check_stored_rows(store);
+
+  auto s = store.open();
+  s->begin();
+  s->save({"a", "0|Old", 1}); // refused by the version guard: no row comes back
+  s->commit();
+  CHECK(s->take_stored().empty());
+  s->save({"lone", "0|Lone", 1}); // outside a batch: saved, and its row handed back at once
+  auto lone = s->take_stored();
+  REQUIRE(lone.size() == 1);
+  CHECK(lone[0].key == "lone");
+  CHECK(lone[0].value == s->find("lone"));
+  // A batch of several pipeline chunks: every row belongs to the key that saved it.
+  s->begin();
+  for (int i = 0; i < 1200; ++i)
+    s->save({"many" + std::to_string(i), "0|n" + std::to_string(i), 1});
+  s->commit();
+  auto rows = s->take_stored();
+  REQUIRE(rows.size() == 1200);
+  std::size_t wrong = 0;
+  for (const auto& row : rows)
+    wrong += row.value != s->find(row.key) || !Catch::endsWith(row.value, "|n" + row.key.substr(4));
+  CHECK(wrong == 0);
 }
 
 TEST_CASE("postgres store: conninfo from the environment", "[store]") {

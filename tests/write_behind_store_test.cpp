@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <thread>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "runtime/runtime.hpp"
@@ -313,6 +314,32 @@ TEST_CASE("write-behind to PostgreSQL survives a server restart during the drain
   postgres_store_options opt;
   opt.conninfo = pg.conninfo();
   survive_restart(pg, std::make_shared<postgres_store>(opt));
+}
+
+TEST_CASE("write-behind to PostgreSQL: an identity id returned by the upsert reaches the cached "
+          "item after one flush",
+          "[write_behind][store][runtime][postgres]") {
+  test::postgres_server pg;
+  {
+    PGconn* c = PQconnectdb(pg.conninfo().c_str());
+    PGresult* res = PQexec(c, "CREATE TABLE accounts (id bigint GENERATED ALWAYS AS IDENTITY "
+                              "PRIMARY KEY, key text NOT NULL UNIQUE, name text NOT NULL, "
+                              "version bigint NOT NULL)");
+    INFO(PQresultErrorMessage(res));
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    PQfinish(c);
+    REQUIRE(ok);
+  }
+  postgres_store_options opt;
+  opt.conninfo = pg.conninfo();
+  opt.upsert_sql =
+      "INSERT INTO accounts AS t (key, name, version) VALUES ($1, substr(convert_from($2, "
+      "'UTF8'), strpos(convert_from($2, 'UTF8'), '|') + 1), $3) ON CONFLICT (key) DO UPDATE SET "
+      "name = EXCLUDED.name, version = EXCLUDED.version WHERE EXCLUDED.version > t.version "
+      "RETURNING convert_to(t.id || '|' || t.name, 'UTF8')";
+  opt.find_sql = "SELECT convert_to(id || '|' || name, 'UTF8') FROM accounts WHERE key = $1";
+  generated_ids_reach_the_cache(std::make_shared<postgres_store>(opt));
 }
 
 TEST_CASE("write-behind to Redis survives a server restart during the drain",
