@@ -1,5 +1,6 @@
 // The three write stores against the real thing: an SQLite file, and PostgreSQL and Redis
 // servers started by the fixtures in tests/support/.
+#include "generated_ids.hpp"
 #include "store/postgres_store.hpp"
 #include "store/redis_store.hpp"
 #include "store/sqlite_store.hpp"
@@ -225,15 +226,10 @@ TEST_CASE("sqlite store: round trip, batch, rollback, version guard", "[store]")
 
 TEST_CASE("sqlite store: an upsert with RETURNING hands the stored row back", "[store]") {
   corral::test::temp_dir dir("corral-sqlite");
-  sqlite_exec(sqlite_file(dir), "CREATE TABLE accounts (id INTEGER PRIMARY KEY AUTOINCREMENT, key "
-                                "TEXT NOT NULL UNIQUE, name TEXT NOT NULL, version INTEGER NOT "
-                                "NULL)");
+  sqlite_exec(sqlite_file(dir), corral::test::sqlite_accounts_table);
   auto opt = sqlite_options(dir);
-  opt.upsert_sql = "INSERT INTO accounts (key, name, version) VALUES (?1, substr(CAST(?2 AS TEXT), "
-                   "instr(CAST(?2 AS TEXT), '|') + 1), ?3) ON CONFLICT(key) DO UPDATE SET name = "
-                   "excluded.name, version = excluded.version WHERE excluded.version > "
-                   "accounts.version RETURNING CAST(id || '|' || name AS BLOB)";
-  opt.find_sql = "SELECT CAST(id || '|' || name AS BLOB) FROM accounts WHERE key = ?1";
+  opt.upsert_sql = corral::test::sqlite_accounts_upsert;
+  opt.find_sql = corral::test::sqlite_accounts_find;
   corral::sqlite_store store(opt);
   check_stored_rows(store);
   auto s = store.open();
@@ -337,17 +333,11 @@ TEST_CASE("postgres store: contract, constraint, restart", "[store]") {
 
 TEST_CASE("postgres store: an upsert with RETURNING hands the stored row back", "[store]") {
   corral::test::postgres_server pg;
-  pg_exec(pg.conninfo(), "CREATE TABLE accounts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY "
-                         "KEY, key text NOT NULL UNIQUE, name text NOT NULL, version bigint NOT "
-                         "NULL)");
+  pg_exec(pg.conninfo(), corral::test::postgres_accounts_table);
   corral::postgres_store_options opt;
   opt.conninfo = pg.conninfo();
-  opt.upsert_sql =
-      "INSERT INTO accounts AS t (key, name, version) VALUES ($1, substr(convert_from($2, "
-      "'UTF8'), strpos(convert_from($2, 'UTF8'), '|') + 1), $3) ON CONFLICT (key) DO UPDATE SET "
-      "name = EXCLUDED.name, version = EXCLUDED.version WHERE EXCLUDED.version > t.version "
-      "RETURNING convert_to(t.id || '|' || t.name, 'UTF8')";
-  opt.find_sql = "SELECT convert_to(id || '|' || name, 'UTF8') FROM accounts WHERE key = $1";
+  opt.upsert_sql = corral::test::postgres_accounts_upsert;
+  opt.find_sql = corral::test::postgres_accounts_find;
   corral::postgres_store store(opt);
   check_stored_rows(store);
 

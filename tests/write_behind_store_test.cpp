@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "generated_ids.hpp"
 #include "runtime/runtime.hpp"
 #include "store/postgres_store.hpp"
 #include "store/redis_store.hpp"
@@ -189,20 +190,11 @@ TEST_CASE("write-behind to SQLite: an AUTOINCREMENT id returned by the upsert re
   opt.path = (dir.path() / "accounts.db").string();
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(opt.path.c_str(), &db) == SQLITE_OK);
-  int rc = sqlite3_exec(db,
-                        "CREATE TABLE accounts (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT "
-                        "NULL UNIQUE, name TEXT NOT NULL, version INTEGER NOT NULL)",
-                        nullptr, nullptr, nullptr);
+  int rc = sqlite3_exec(db, test::sqlite_accounts_table, nullptr, nullptr, nullptr);
   sqlite3_close(db);
   REQUIRE(rc == SQLITE_OK);
-  // The value "<id>|<name>" is taken apart on the way in (the id is the database's) and put
-  // together again by RETURNING and by the lookup.
-  opt.upsert_sql =
-      "INSERT INTO accounts (key, name, version) VALUES (?1, substr(CAST(?2 AS TEXT), "
-      "instr(CAST(?2 AS TEXT), '|') + 1), ?3) ON CONFLICT(key) DO UPDATE SET name = "
-      "excluded.name, version = excluded.version WHERE excluded.version > accounts.version "
-      "RETURNING CAST(id || '|' || name AS BLOB)";
-  opt.find_sql = "SELECT CAST(id || '|' || name AS BLOB) FROM accounts WHERE key = ?1";
+  opt.upsert_sql = test::sqlite_accounts_upsert;
+  opt.find_sql = test::sqlite_accounts_find;
   generated_ids_reach_the_cache(std::make_shared<sqlite_store>(opt));
 }
 
@@ -322,9 +314,7 @@ TEST_CASE("write-behind to PostgreSQL: an identity id returned by the upsert rea
   test::postgres_server pg;
   {
     PGconn* c = PQconnectdb(pg.conninfo().c_str());
-    PGresult* res = PQexec(c, "CREATE TABLE accounts (id bigint GENERATED ALWAYS AS IDENTITY "
-                              "PRIMARY KEY, key text NOT NULL UNIQUE, name text NOT NULL, "
-                              "version bigint NOT NULL)");
+    PGresult* res = PQexec(c, test::postgres_accounts_table);
     INFO(PQresultErrorMessage(res));
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
@@ -333,12 +323,8 @@ TEST_CASE("write-behind to PostgreSQL: an identity id returned by the upsert rea
   }
   postgres_store_options opt;
   opt.conninfo = pg.conninfo();
-  opt.upsert_sql =
-      "INSERT INTO accounts AS t (key, name, version) VALUES ($1, substr(convert_from($2, "
-      "'UTF8'), strpos(convert_from($2, 'UTF8'), '|') + 1), $3) ON CONFLICT (key) DO UPDATE SET "
-      "name = EXCLUDED.name, version = EXCLUDED.version WHERE EXCLUDED.version > t.version "
-      "RETURNING convert_to(t.id || '|' || t.name, 'UTF8')";
-  opt.find_sql = "SELECT convert_to(id || '|' || name, 'UTF8') FROM accounts WHERE key = $1";
+  opt.upsert_sql = test::postgres_accounts_upsert;
+  opt.find_sql = test::postgres_accounts_find;
   generated_ids_reach_the_cache(std::make_shared<postgres_store>(opt));
 }
 
