@@ -385,6 +385,13 @@ TEST_CASE("redis store: contract, wrong type, restart", "[store]") {
   corral::redis_store store(opt);
   CHECK(store.name() == "redis");
   check_contract(store);
+  {
+    auto s = store.open();
+    s->begin();
+    s->save({"k1", "x", 2});
+    s->commit();
+    CHECK(s->take_stored().empty()); // the built-in script stores the bytes as they are
+  }
 
   // A key under the prefix that holds a string: fatal for that item alone.
   {
@@ -433,6 +440,32 @@ TEST_CASE("redis store: contract, wrong type, restart", "[store]") {
   CHECK(fresh->find("during") == "v"s);
 }
 
+TEST_CASE("redis store: a save script's bulk-string reply is handed back as the stored row",
+          "[store]") {
+  corral::test::redis_server redis;
+  corral::redis_store_options opt;
+  opt.port = redis.port();
+  opt.timeout = std::chrono::milliseconds(500);
+  opt.save_script = corral::test::redis_accounts_script;
+  corral::redis_store store(opt);
+  check_stored_rows(store);
+
+  auto s = store.open();
+  s->begin();
+  s->save({"a", "0|Old", 1}); // refused by the script's version guard, which hands back the
+  s->commit();                // value already stored
+  auto rows = s->take_stored();
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].value == s->find("a"));
+  CHECK_THAT(rows[0].value, EndsWith("|Alicia"));
+  s->save({"lone", "0|Lone", 1}); // outside a batch: its reply is handed back at once
+  auto lone = s->take_stored();
+  REQUIRE(lone.size() == 1);
+  CHECK(lone[0].key == "lone");
+  CHECK(lone[0].value == s->find("lone"));
+  CHECK(lone[0].value != "0|Lone");
+}
+
 namespace {
 
 corral::config_error store_config_error(const std::string& json) {
@@ -470,6 +503,10 @@ TEST_CASE("store config: stores by name, errors name the path", "[store]") {
                                   "store");
   CHECK(dynamic_cast<corral::redis_store&>(*redis).options().port == 6380);
   CHECK(dynamic_cast<corral::redis_store&>(*redis).options().timeout == std::chrono::seconds(2));
+  CHECK(dynamic_cast<corral::redis_store&>(*redis).options().save_script.empty());
+  auto scripted = corral::make_store(
+      boost::json::parse(R"({"type": "redis", "save_script": "return 1"})"), "store");
+  CHECK(dynamic_cast<corral::redis_store&>(*scripted).options().save_script == "return 1");
 
   struct bad {
     const char* json;
@@ -481,6 +518,8 @@ TEST_CASE("store config: stores by name, errors name the path", "[store]") {
            bad{R"({"type": "redis", "port": "6379"})", "caches[0].store.port", "string"},
            bad{R"({"type": "redis", "timeout": "2 sec"})", "caches[0].store.timeout", "2 sec"},
            bad{R"({"type": "redis", "timeout": 0})", "caches[0].store.timeout", "at least"},
+           bad{R"({"type": "redis", "save_script": 1})", "caches[0].store.save_script",
+               "expected a string"},
            bad{R"({"type": "sqlite", "path": "x", "bogus": 1})", "caches[0].store.bogus",
                "unknown key"},
            bad{R"({"type": "sqlite"})", "caches[0].store.path", "missing"},

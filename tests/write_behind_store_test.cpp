@@ -328,6 +328,18 @@ TEST_CASE("write-behind to PostgreSQL: an identity id returned by the upsert rea
   generated_ids_reach_the_cache(std::make_shared<postgres_store>(opt));
 }
 
+// Redis generates nothing by itself; a save script can (here an id from INCR for a new key).
+TEST_CASE("write-behind to Redis: an id a save script generates reaches the cached item after "
+          "one flush",
+          "[write_behind][store][runtime][redis]") {
+  test::redis_server redis;
+  redis_store_options opt;
+  opt.port = redis.port();
+  opt.timeout = 500ms;
+  opt.save_script = test::redis_accounts_script;
+  generated_ids_reach_the_cache(std::make_shared<redis_store>(opt));
+}
+
 TEST_CASE("write-behind to Redis survives a server restart during the drain",
           "[write_behind][store][runtime][redis]") {
   test::redis_server redis;
