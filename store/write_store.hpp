@@ -71,12 +71,13 @@ public:
   virtual void save(const store_record& record) = 0;
   virtual void commit() = 0;
   virtual void rollback() = 0;
-  /// The rows the saves since begin() handed back (SQL RETURNING, a Redis script's reply),
-  /// and forgets them. The writer calls it once after each successful commit() and merges
-  /// each row into the cached value (write_hooks<V>::merge), so that fields generated on
-  /// insert reach the cache without a second write. A key not listed is stored as it was
-  /// saved. Default: none, which is right for every store that stores the saved bytes as
-  /// they are (and keeps stores written before this existed working unchanged).
+  /// The rows the committed saves handed back (SQL RETURNING, a Redis script's reply) since
+  /// begin(), or outside a transaction since the last call, and forgets them; a rolled back
+  /// transaction hands back nothing. The writer calls it once after each successful commit()
+  /// and merges each row into the cached value (write_hooks<V>::merge), so that fields
+  /// generated on insert reach the cache without a second write; a key with no row is merged
+  /// from the bytes it saved. Default: none, which is right for a store that stores the saved
+  /// bytes as they are (and keeps stores written before this existed working unchanged).
   virtual std::vector<stored_row> take_stored() { return {}; }
   /// False once the connection is known to be broken; the writer then opens a new session.
   virtual bool usable() const { return true; }
