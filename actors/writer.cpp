@@ -195,7 +195,9 @@ private:
     return records;
   }
 
-  /// Merges the store-owned fields of a saved item into the cached value (if still there).
+  /// Merges the store-owned fields of a written item (as stored: generated fields included)
+  /// into the cached value, if still there. The merged value keeps the cached entry's version
+  /// and dirty mark, and replaces it only if no newer put came meanwhile (republish).
   void merge_back(const store_record& rec) {
     if (!link_.merge_back)
       return;

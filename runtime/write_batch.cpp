@@ -2,6 +2,8 @@
 
 #include <exception>
 #include <optional>
+#include <string_view>
+#include <unordered_map>
 
 namespace corral {
 
@@ -33,6 +35,28 @@ void log(const write_behind_hooks& hooks, write_log_level level, const std::stri
     hooks.log(level, text);
   } catch (...) { // a logging hook must not change what happens to the data
   }
+}
+
+/// After a commit: the rows the store handed back replace the saved bytes of their records,
+/// so that the writer merges what the store holds (generated fields included) into the cache.
+/// The batch is committed whatever happens here; a failure only costs the cached copies their
+/// generated fields, until the next write of the key finds them (the merge before a save).
+void take_stored(write_store& store, store_session& session, std::vector<store_record>& records,
+                 const write_behind_hooks& hooks) {
+  std::vector<stored_row> rows;
+  if (auto f = attempt([&] { rows = session.take_stored(); })) {
+    log(hooks, write_log_level::warn,
+        store.name() + ": committed, but the stored rows could not be taken: " + f->message);
+    return;
+  }
+  if (rows.empty())
+    return;
+  std::unordered_map<std::string_view, store_record*> by_key;
+  for (auto& rec : records)
+    by_key.emplace(rec.key, &rec);
+  for (auto& row : rows)
+    if (auto i = by_key.find(row.key); i != by_key.end())
+      i->second->value = std::move(row.value);
 }
 
 } // namespace
@@ -117,6 +141,7 @@ batch_report write_batch(write_store& store, std::unique_ptr<store_session>& ses
     }
     log(hooks, write_log_level::info,
         store.name() + ": committed " + std::to_string(records.size()) + " items");
+    take_stored(store, *session, records, hooks);
     report.written = std::move(records);
     return report;
   }

@@ -3,7 +3,9 @@
 // no actor in it, so that each failure path is tested directly with a scripted store.
 //
 // What becomes of each record (DESIGN.md principle 6, nothing is lost silently):
-//   committed      in `written`, with the bytes actually saved (after the merge hook);
+//   committed      in `written`, with the bytes the store holds: the row its save handed
+//                  back (store_session::take_stored: generated fields filled in), else the
+//                  bytes saved (after the merge hook);
 //   fatal on save  rolled back, handed to the dead-letter hook with the error, counted, and
 //                  listed in `dead`; the rest of the batch is retried at once without it;
 //   anything else  (begin, find, commit or rollback failing, a recoverable save error, a throw
@@ -39,7 +41,7 @@ struct dead_record {
 };
 
 struct batch_report {
-  std::vector<store_record> written; // committed
+  std::vector<store_record> written; // committed, as stored (see above)
   std::vector<dead_record> dead;     // dead-lettered
   bool retry = false;                // the rest stays dirty: back off and try again
   std::string error;                 // why, when retry is set

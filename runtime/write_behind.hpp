@@ -35,7 +35,9 @@ struct flush_result {
 template <class V> struct write_hooks {
   /// The lazy writer's CopyKeyDataFrom: copy the fields the store owns (a generated id, ...)
   /// from `stored` into `item`. Called before a save with the stored row (found in the same
-  /// transaction), and after the commit to merge the saved item into the cached value.
+  /// transaction), and after the commit with the row as stored (the one the save handed back,
+  /// store_session::take_stored, else the saved item) into the cached value: so an id the
+  /// database generates on insert is cached after the first write.
   std::function<void(V& item, const V& stored)> merge;
   /// An item the store refused for good, with the error, before it stops being dirty.
   std::function<void(const std::string& key, const V& value, const std::string& error)> dead_letter;
@@ -47,7 +49,7 @@ struct write_behind_link {
   std::shared_ptr<write_store> store;
   executor* writes = nullptr; // the writer's own thread (a manual executor in tests)
   write_behind_hooks hooks;
-  /// Merges a saved item's bytes into the cached entry (the typed merge hook); empty = none.
+  /// Merges a stored item's bytes into the cached entry (the typed merge hook); empty = none.
   std::function<std::unique_ptr<entry>(const entry& cached, std::string_view saved)> merge_back;
 
   /// Set by a put that finds the backlog at write_batch_size; cleared by the writer when it

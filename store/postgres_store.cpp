@@ -10,7 +10,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -55,6 +57,15 @@ struct version_bytes {
   char bytes[8];
 };
 
+// The first column of the first row of a statement's result (binary format: a bytea is its
+// bytes), or nullopt when it returned none.
+std::optional<std::string> first_value(const PGresult* res) {
+  if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0 || PQnfields(res) == 0 ||
+      PQgetisnull(res, 0, 0))
+    return std::nullopt;
+  return std::string(PQgetvalue(res, 0, 0), static_cast<std::size_t>(PQgetlength(res, 0, 0)));
+}
+
 // Items per pipeline sync in a commit: bounds what the server buffers for us between reads.
 constexpr std::size_t chunk = 500;
 
@@ -75,6 +86,7 @@ public:
   // of one per item.
   void begin() override {
     batch_.clear();
+    returned_.clear();
     in_batch_ = true;
   }
 
@@ -90,10 +102,7 @@ public:
     result_ptr res(PQexecPrepared(conn_, "corral_find", 1, values, lengths, formats, 1));
     if (PQresultStatus(res.get()) != PGRES_TUPLES_OK)
       fail(res.get(), "find", key);
-    if (PQntuples(res.get()) == 0 || PQnfields(res.get()) == 0 || PQgetisnull(res.get(), 0, 0))
-      return std::nullopt;
-    return std::string(PQgetvalue(res.get(), 0, 0),
-                       static_cast<std::size_t>(PQgetlength(res.get(), 0, 0)));
+    return first_value(res.get());
   }
 
   void save(const store_record& record) override {
@@ -116,12 +125,16 @@ public:
     auto st = PQresultStatus(res.get());
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
       fail(res.get(), "save", record.key);
+    if (auto stored = first_value(res.get()))
+      returned_.push_back({record.key, std::move(*stored)});
   }
 
   // BEGIN, the upserts and COMMIT in pipeline mode, a sync every `chunk` items. The first
   // error aborts the transaction (the server skips the rest up to the next sync, and later
   // chunks are not sent); nothing of the batch is then written. A fatal error names its item
   // in store_items_rejected and is remembered, so that the item fails at its next save().
+  // The rows the upserts return (a user upsert's RETURNING) are kept for take_stored() once
+  // the whole batch is committed.
   void commit() override {
     std::vector<store_record> batch;
     batch.swap(batch_);
@@ -133,6 +146,7 @@ public:
     result_ptr error;                  // the first failed statement's result
     std::size_t error_item = SIZE_MAX; // its index in batch, SIZE_MAX for BEGIN/COMMIT
     bool broken = false;
+    std::vector<stored_row> returned;
     for (std::size_t from = 0; from <= batch.size() && !error && !broken; from += chunk) {
       std::size_t to = std::min(batch.size(), from + chunk);
       bool first = from == 0, last = to == batch.size();
@@ -163,10 +177,14 @@ public:
         while (PGresult* extra = PQgetResult(conn_)) // each statement's results end with null
           PQclear(extra);
         auto st = PQresultStatus(r.get());
+        std::size_t index = n - (first ? 1 : 0);
+        std::size_t item = (first && n == 0) || index >= to - from ? SIZE_MAX : from + index;
         if (st == PGRES_FATAL_ERROR && !error) {
-          std::size_t index = n - (first ? 1 : 0);
-          error_item = (first && n == 0) || index >= to - from ? SIZE_MAX : from + index;
+          error_item = item;
           error = std::move(r);
+        } else if (st == PGRES_TUPLES_OK && item != SIZE_MAX) {
+          if (auto stored = first_value(r.get()))
+            returned.push_back({batch[item].key, std::move(*stored)});
         } else if (last && n + 1 == expected && st == PGRES_COMMAND_OK &&
                    std::strcmp(PQcmdStatus(r.get()), "COMMIT") != 0 && !error) {
           error = std::move(r); // COMMIT answered ROLLBACK
@@ -184,8 +202,10 @@ public:
     }
     if (PQtransactionStatus(conn_) != PQTRANS_IDLE) // an error left the transaction open
       result_ptr(PQexec(conn_, "ROLLBACK"));
-    if (!error)
+    if (!error) {
+      returned_ = std::move(returned);
       return;
+    }
     if (error_item == SIZE_MAX) {
       if (PQresultStatus(error.get()) == PGRES_FATAL_ERROR)
         fail(error.get(), "commit", "", store_fault::recoverable);
@@ -209,12 +229,15 @@ public:
 
   void rollback() override {
     batch_.clear(); // nothing reached the server before commit()
+    returned_.clear();
     in_batch_ = false;
     if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_INERROR)
       result_ptr(PQexec(conn_, "ROLLBACK"));
   }
 
   bool usable() const override { return usable_ && PQstatus(conn_) == CONNECTION_OK; }
+
+  std::vector<stored_row> take_stored() override { return std::exchange(returned_, {}); }
 
 private:
   static void check_key(const std::string& key, const char* operation) {
@@ -264,6 +287,7 @@ private:
   PGconn* conn_;
   std::shared_ptr<refused_items> refused_;
   std::vector<store_record> batch_;
+  std::vector<stored_row> returned_; // RETURNING rows of the last commit (or lone saves)
   bool in_batch_{false};
   bool usable_{true};
 };

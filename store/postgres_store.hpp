@@ -27,7 +27,10 @@ struct postgres_store_options {
   /// NULL)`, created when absent. An identifier, optionally `schema.table`.
   std::string table{"corral_kv"};
   /// Optional user upsert: $1 key (text), $2 value (bytea), $3 version (bigint). It must
-  /// itself refuse to lower a row's version (see store_record).
+  /// itself refuse to lower a row's version (see store_record). With RETURNING, the first
+  /// column of its first row is the value as stored (codec bytes, like find_sql's): a
+  /// write-behind cache merges it into the cached item (write_hooks<V>::merge), so that an
+  /// id generated on insert (identity, serial) is cached after the first write.
   std::string upsert_sql;
   /// Optional user lookup: $1 key; the first column of the first row is the value.
   std::string find_sql;

@@ -54,15 +54,16 @@ bool is_noscript(const redisReply* r) {
 
 class redis_session final : public store_session {
 public:
-  redis_session(context_ptr ctx, std::string describe, std::string prefix,
+  redis_session(context_ptr ctx, std::string describe, std::string prefix, std::string script,
                 std::shared_ptr<refused_items> refused)
       : ctx_(std::move(ctx)), describe_(std::move(describe)), prefix_(std::move(prefix)),
-        refused_(std::move(refused)) {
+        script_(std::move(script)), refused_(std::move(refused)) {
     load_script();
   }
 
   void begin() override {
     batch_.clear();
+    returned_.clear();
     in_batch_ = true;
   }
 
@@ -97,6 +98,7 @@ public:
       }
       if (r->type == REDIS_REPLY_ERROR)
         fail_reply(r.get(), "save", record.key);
+      hand_back(record.key, r.get(), returned_);
       return;
     }
   }
@@ -136,10 +138,13 @@ public:
       }
       std::vector<std::pair<std::string, std::string>> rejected;
       std::string first_recoverable;
+      std::vector<stored_row> returned;
       for (std::size_t i = 0; i < batch.size(); ++i) {
         const redisReply* r = exec_reply->element[i];
-        if (r->type != REDIS_REPLY_ERROR)
+        if (r->type != REDIS_REPLY_ERROR) {
+          hand_back(batch[i].key, r, returned);
           continue;
+        }
         std::string error(r->str, r->len);
         if (classify(error) == store_fault::fatal)
           rejected.emplace_back(batch[i].key, error);
@@ -158,14 +163,18 @@ public:
                               rejected.front().first + "\": " + rejected.front().second);
         throw store_items_rejected(message, std::move(rejected));
       }
+      returned_ = std::move(returned);
       return;
     }
   }
 
   void rollback() override {
     batch_.clear(); // nothing reached the server before commit()
+    returned_.clear();
     in_batch_ = false;
   }
+
+  std::vector<stored_row> take_stored() override { return std::exchange(returned_, {}); }
 
   bool usable() const override { return usable_ && ctx_->err == 0; }
 
@@ -186,9 +195,16 @@ private:
           refused_->remember(key, record.version, reason);
   }
 
+  // A save script's bulk-string reply is the value as stored; the built-in script answers
+  // with an integer, which hands back nothing.
+  static void hand_back(const std::string& key, const redisReply* r, std::vector<stored_row>& out) {
+    if (r->type == REDIS_REPLY_STRING)
+      out.push_back({key, std::string(r->str, r->len)});
+  }
+
   void load_script() {
-    const char* argv[] = {"SCRIPT", "LOAD", save_script};
-    const size_t lens[] = {6, 4, std::char_traits<char>::length(save_script)};
+    const char* argv[] = {"SCRIPT", "LOAD", script_.c_str()};
+    const size_t lens[] = {6, 4, script_.size()};
     auto r = command(3, argv, lens, "open (script load)", "");
     if (r->type != REDIS_REPLY_STRING)
       fail_reply(r.get(), "open (script load)", "", store_fault::recoverable);
@@ -241,9 +257,11 @@ private:
   context_ptr ctx_;
   std::string describe_;
   std::string prefix_;
+  std::string script_; // the save script's source
   std::string sha_;
   std::shared_ptr<refused_items> refused_;
   std::vector<store_record> batch_;
+  std::vector<stored_row> returned_; // the script's replies of the last commit (or lone saves)
   bool in_batch_{false};
   bool usable_{true};
 };
@@ -298,7 +316,9 @@ std::unique_ptr<store_session> redis_store::open() {
     simple({"AUTH", options_.password}, "open (auth)");
   if (options_.database != 0)
     simple({"SELECT", std::to_string(options_.database)}, "open (select)");
-  return std::make_unique<redis_session>(std::move(ctx), describe, options_.prefix, refused_);
+  return std::make_unique<redis_session>(
+      std::move(ctx), describe, options_.prefix,
+      options_.save_script.empty() ? std::string(save_script) : options_.save_script, refused_);
 }
 
 } // namespace corral

@@ -15,6 +15,13 @@
 // item (same or lower version) fail as fatal at once, dead-letters it, and commits the rest
 // (rewriting the others is harmless: the version guard). Outside a batch, save() runs the
 // script at once and reports a refusal itself.
+//
+// Generated fields (store_session::take_stored): a Redis hash generates nothing by itself, and
+// the built-in script stores the saved bytes as they are, so by default nothing is handed
+// back and the cache keeps what it saved. A field the store generates takes a user script
+// (`save_script`): it may build the stored value itself (an id from INCR for a new key, a
+// server timestamp, ...) and return it as a bulk string; that reply is handed back after the
+// commit and merged into the cached item (write_hooks<V>::merge).
 #pragma once
 
 #include "store/refused_items.hpp"
@@ -37,6 +44,14 @@ struct redis_store_options {
   std::string password;
   /// SELECT-ed after connecting.
   int database{0};
+  /// Optional user save script (Lua), replacing the built-in one: KEYS[1] the hash
+  /// `<prefix><key>`, ARGV[1] the version (decimal), ARGV[2] the value. It must keep the
+  /// layout (find() reads the hash field `value`) and itself refuse to lower the stored
+  /// version (see store_record). A bulk-string reply is the value as stored, handed back by
+  /// take_stored(); any other reply hands back nothing. An error reply fails the save,
+  /// classified like the built-in script's (WRONGTYPE is fatal for the item, the rest
+  /// recoverable).
+  std::string save_script;
 };
 
 class redis_store : public write_store {

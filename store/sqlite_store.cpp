@@ -9,6 +9,7 @@
 #include <climits>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 namespace corral {
 namespace {
@@ -91,7 +92,10 @@ public:
     sqlite3_close_v2(db_); // an open transaction is rolled back
   }
 
-  void begin() override { run(begin_, "begin"); }
+  void begin() override {
+    returned_.clear();
+    run(begin_, "begin");
+  }
 
   std::optional<std::string> find(const std::string& key) override {
     sqlite3_stmt* s = find_.handle;
@@ -122,21 +126,33 @@ public:
                       SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(record.version));
     int rc = sqlite3_step(s);
-    while (rc == SQLITE_ROW) // a user upsert with RETURNING: drain it
+    // A user upsert with RETURNING: the first column of its first row is the value as stored
+    // (generated fields filled in), handed back by take_stored(); further rows are drained.
+    std::optional<std::string> stored;
+    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+      auto* data = static_cast<const char*>(sqlite3_column_blob(s, 0));
+      stored.emplace(data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(s, 0)));
+    }
+    while (rc == SQLITE_ROW)
       rc = sqlite3_step(s);
     if (rc != SQLITE_DONE)
       fail(rc, "save", record.key);
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
+    if (stored)
+      returned_.push_back({record.key, std::move(*stored)});
   }
 
   void commit() override { run(commit_, "commit"); }
 
   void rollback() override {
+    returned_.clear();
     // Idempotent: SQLite may already have rolled back on its own (e.g. after SQLITE_FULL).
     if (db_ && !sqlite3_get_autocommit(db_))
       run(rollback_, "rollback");
   }
+
+  std::vector<stored_row> take_stored() override { return std::exchange(returned_, {}); }
 
   bool usable() const override { return usable_; }
 
@@ -186,6 +202,7 @@ private:
   std::string describe_;
   sqlite3* db_{nullptr};
   statement begin_, commit_, rollback_, upsert_, find_;
+  std::vector<stored_row> returned_; // RETURNING rows of the saves since begin()
   bool usable_{true};
 };
 

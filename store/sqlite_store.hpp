@@ -18,7 +18,10 @@ struct sqlite_store_options {
   /// NULL)`, created when absent. Must be an identifier (letters, digits, `_`).
   std::string table{"corral_kv"};
   /// Optional user upsert, parameters ?1 key (text), ?2 value (blob), ?3 version (integer).
-  /// It must itself refuse to lower a row's version (see store_record).
+  /// It must itself refuse to lower a row's version (see store_record). With RETURNING, the
+  /// first column of its first row is the value as stored (codec bytes, like find_sql's): a
+  /// write-behind cache merges it into the cached item (write_hooks<V>::merge), so that an
+  /// id generated on insert is cached after the first write.
   std::string upsert_sql;
   /// Optional user lookup, parameter ?1 key; the first column of the first row is the value.
   std::string find_sql;

@@ -153,7 +153,8 @@ std::shared_ptr<write_store> make_postgres(const json::object& o, const std::str
 }
 
 std::shared_ptr<write_store> make_redis(const json::object& o, const std::string& path) {
-  reader r(o, path, {"type", "host", "port", "prefix", "timeout", "password", "database"});
+  reader r(o, path,
+           {"type", "host", "port", "prefix", "timeout", "password", "database", "save_script"});
   redis_store_options opt;
   opt.host = r.nonempty("host", opt.host);
   opt.port = static_cast<int>(r.integer("port", opt.port, 1, 65535));
@@ -161,6 +162,7 @@ std::shared_ptr<write_store> make_redis(const json::object& o, const std::string
   opt.timeout = r.millis("timeout", opt.timeout, std::chrono::milliseconds(1));
   opt.password = r.string("password", "");
   opt.database = static_cast<int>(r.integer("database", 0, 0, 1 << 20));
+  opt.save_script = r.string("save_script", "");
   return std::make_shared<redis_store>(std::move(opt));
 }
 

@@ -6,7 +6,7 @@
 //   {"type": "postgres", "conninfo": "host=... dbname=...", "conninfo_env": "CORRAL_PG_CONNINFO",
 //    "table": "corral_kv", "upsert_sql": "...", "find_sql": "...", "connect_timeout": "5s"}
 //   {"type": "redis", "host": "127.0.0.1", "port": 6379, "prefix": "corral:", "timeout": "2s",
-//    "password": "...", "database": 0}
+//    "password": "...", "database": 0, "save_script": "..."}
 //
 // Only "type" is required, plus "path" for sqlite. Durations take "250ms"/"5s"/... or integer
 // milliseconds, as everywhere in corral's config.

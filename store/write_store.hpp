@@ -52,6 +52,13 @@ struct store_record {
   std::uint64_t version{0};
 };
 
+/// A saved item as the store holds it, when the store filled in fields of its own on the way
+/// (an auto-increment id, a default, a timestamp): the value, as codec bytes like find()'s.
+struct stored_row {
+  std::string key;
+  std::string value;
+};
+
 /// One connection to the store. Used by one thread at a time (not thread-safe).
 class store_session {
 public:
@@ -64,6 +71,14 @@ public:
   virtual void save(const store_record& record) = 0;
   virtual void commit() = 0;
   virtual void rollback() = 0;
+  /// The rows the committed saves handed back (SQL RETURNING, a Redis script's reply) since
+  /// begin(), or outside a transaction since the last call, and forgets them; a rolled back
+  /// transaction hands back nothing. The writer calls it once after each successful commit()
+  /// and merges each row into the cached value (write_hooks<V>::merge), so that fields
+  /// generated on insert reach the cache without a second write; a key with no row is merged
+  /// from the bytes it saved. Default: none, which is right for a store that stores the saved
+  /// bytes as they are (and keeps stores written before this existed working unchanged).
+  virtual std::vector<stored_row> take_stored() { return {}; }
   /// False once the connection is known to be broken; the writer then opens a new session.
   virtual bool usable() const { return true; }
 };

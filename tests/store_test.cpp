@@ -1,5 +1,6 @@
 // The three write stores against the real thing: an SQLite file, and PostgreSQL and Redis
 // servers started by the fixtures in tests/support/.
+#include "generated_ids.hpp"
 #include "store/postgres_store.hpp"
 #include "store/redis_store.hpp"
 #include "store/sqlite_store.hpp"
@@ -13,9 +14,12 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <optional>
 #include <string>
 
 using Catch::Matchers::Contains;
+using Catch::Matchers::EndsWith;
 using corral::store_failure;
 using corral::store_fault;
 using corral::store_record;
@@ -168,6 +172,46 @@ void check_fatal_item_spares_batch(corral::write_store& store) {
   CHECK(s->usable());
 }
 
+// A store whose user upsert generates an id on insert and hands back the stored value
+// "<id>|<name>": take_stored() gives each committed save's row once, and nothing for a
+// rolled back batch; an update keeps the id.
+void check_stored_rows(corral::write_store& store) {
+  auto s = store.open();
+  CHECK(s->take_stored().empty());
+  s->begin();
+  s->save({"a", "0|Alice", 1});
+  s->save({"b", "0|Bob", 1});
+  s->commit();
+  auto rows = s->take_stored();
+  REQUIRE(rows.size() == 2);
+  std::sort(rows.begin(), rows.end(), [](auto& x, auto& y) { return x.key < y.key; });
+  CHECK(rows[0].key == "a");
+  CHECK(rows[1].key == "b");
+  CHECK(rows[0].value == s->find("a"));
+  CHECK(rows[1].value == s->find("b"));
+  std::string id_a = rows[0].value.substr(0, rows[0].value.find('|'));
+  std::string id_b = rows[1].value.substr(0, rows[1].value.find('|'));
+  CHECK(id_a != "0");
+  CHECK(id_b != "0");
+  CHECK(id_a != id_b);
+  CHECK(rows[0].value == id_a + "|Alice");
+  CHECK(s->take_stored().empty()); // handed back once
+
+  s->begin();
+  s->save({"c", "0|Carol", 1});
+  s->rollback();
+  CHECK(s->take_stored().empty());
+  CHECK_FALSE(s->find("c").has_value());
+
+  s->begin();
+  s->save({"a", "0|Alicia", 2});
+  s->commit();
+  rows = s->take_stored();
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].key == "a");
+  CHECK(rows[0].value == id_a + "|Alicia");
+}
+
 } // namespace
 
 TEST_CASE("sqlite store: round trip, batch, rollback, version guard", "[store]") {
@@ -175,6 +219,27 @@ TEST_CASE("sqlite store: round trip, batch, rollback, version guard", "[store]")
   corral::sqlite_store store(sqlite_options(dir));
   CHECK(store.name() == "sqlite");
   check_contract(store);
+  auto s = store.open();
+  s->save({"k1", "x", 2});
+  CHECK(s->take_stored().empty()); // the default upsert stores the bytes as they are
+}
+
+TEST_CASE("sqlite store: an upsert with RETURNING hands the stored row back", "[store]") {
+  corral::test::temp_dir dir("corral-sqlite");
+  sqlite_exec(sqlite_file(dir), corral::test::sqlite_accounts_table);
+  auto opt = sqlite_options(dir);
+  opt.upsert_sql = corral::test::sqlite_accounts_upsert;
+  opt.find_sql = corral::test::sqlite_accounts_find;
+  corral::sqlite_store store(opt);
+  check_stored_rows(store);
+  auto s = store.open();
+  s->begin();
+  s->save({"a", "0|Old", 1}); // refused by the version guard: no row comes back
+  s->commit();
+  CHECK(s->take_stored().empty());
+  auto a = s->find("a");
+  REQUIRE(a.has_value());
+  CHECK_THAT(*a, EndsWith("|Alicia"));
 }
 
 TEST_CASE("sqlite store: constraint is fatal for the item, a held lock is recoverable", "[store]") {
@@ -227,6 +292,13 @@ TEST_CASE("postgres store: contract, constraint, restart", "[store]") {
   corral::postgres_store store(opt);
   CHECK(store.name() == "postgres");
   check_contract(store);
+  {
+    auto s = store.open();
+    s->begin();
+    s->save({"k1", "x", 2});
+    s->commit();
+    CHECK(s->take_stored().empty()); // the default upsert stores the bytes as they are
+  }
 
   pg_exec(pg.conninfo(), "CREATE TABLE checked (key text PRIMARY KEY, value bytea NOT NULL "
                          "CHECK (length(value) <= 3), version bigint NOT NULL)");
@@ -259,6 +331,39 @@ TEST_CASE("postgres store: contract, constraint, restart", "[store]") {
   CHECK(fresh->find("lost") == "x"s);
 }
 
+TEST_CASE("postgres store: an upsert with RETURNING hands the stored row back", "[store]") {
+  corral::test::postgres_server pg;
+  pg_exec(pg.conninfo(), corral::test::postgres_accounts_table);
+  corral::postgres_store_options opt;
+  opt.conninfo = pg.conninfo();
+  opt.upsert_sql = corral::test::postgres_accounts_upsert;
+  opt.find_sql = corral::test::postgres_accounts_find;
+  corral::postgres_store store(opt);
+  check_stored_rows(store);
+
+  auto s = store.open();
+  s->begin();
+  s->save({"a", "0|Old", 1}); // refused by the version guard: no row comes back
+  s->commit();
+  CHECK(s->take_stored().empty());
+  s->save({"lone", "0|Lone", 1}); // outside a batch: saved, and its row handed back at once
+  auto lone = s->take_stored();
+  REQUIRE(lone.size() == 1);
+  CHECK(lone[0].key == "lone");
+  CHECK(lone[0].value == s->find("lone"));
+  // A batch of several pipeline chunks: every row belongs to the key that saved it.
+  s->begin();
+  for (int i = 0; i < 1200; ++i)
+    s->save({"many" + std::to_string(i), "0|n" + std::to_string(i), 1});
+  s->commit();
+  auto rows = s->take_stored();
+  REQUIRE(rows.size() == 1200);
+  std::size_t wrong = 0;
+  for (const auto& row : rows)
+    wrong += row.value != s->find(row.key) || !Catch::endsWith(row.value, "|n" + row.key.substr(4));
+  CHECK(wrong == 0);
+}
+
 TEST_CASE("postgres store: conninfo from the environment", "[store]") {
   corral::test::postgres_server pg;
   ::setenv("CORRAL_TEST_PG", pg.conninfo().c_str(), 1);
@@ -280,6 +385,13 @@ TEST_CASE("redis store: contract, wrong type, restart", "[store]") {
   corral::redis_store store(opt);
   CHECK(store.name() == "redis");
   check_contract(store);
+  {
+    auto s = store.open();
+    s->begin();
+    s->save({"k1", "x", 2});
+    s->commit();
+    CHECK(s->take_stored().empty()); // the built-in script stores the bytes as they are
+  }
 
   // A key under the prefix that holds a string: fatal for that item alone.
   {
@@ -328,6 +440,32 @@ TEST_CASE("redis store: contract, wrong type, restart", "[store]") {
   CHECK(fresh->find("during") == "v"s);
 }
 
+TEST_CASE("redis store: a save script's bulk-string reply is handed back as the stored row",
+          "[store]") {
+  corral::test::redis_server redis;
+  corral::redis_store_options opt;
+  opt.port = redis.port();
+  opt.timeout = std::chrono::milliseconds(500);
+  opt.save_script = corral::test::redis_accounts_script;
+  corral::redis_store store(opt);
+  check_stored_rows(store);
+
+  auto s = store.open();
+  s->begin();
+  s->save({"a", "0|Old", 1}); // refused by the script's version guard, which hands back the
+  s->commit();                // value already stored
+  auto rows = s->take_stored();
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].value == s->find("a"));
+  CHECK_THAT(rows[0].value, EndsWith("|Alicia"));
+  s->save({"lone", "0|Lone", 1}); // outside a batch: its reply is handed back at once
+  auto lone = s->take_stored();
+  REQUIRE(lone.size() == 1);
+  CHECK(lone[0].key == "lone");
+  CHECK(lone[0].value == s->find("lone"));
+  CHECK(lone[0].value != "0|Lone");
+}
+
 namespace {
 
 corral::config_error store_config_error(const std::string& json) {
@@ -365,6 +503,10 @@ TEST_CASE("store config: stores by name, errors name the path", "[store]") {
                                   "store");
   CHECK(dynamic_cast<corral::redis_store&>(*redis).options().port == 6380);
   CHECK(dynamic_cast<corral::redis_store&>(*redis).options().timeout == std::chrono::seconds(2));
+  CHECK(dynamic_cast<corral::redis_store&>(*redis).options().save_script.empty());
+  auto scripted = corral::make_store(
+      boost::json::parse(R"({"type": "redis", "save_script": "return 1"})"), "store");
+  CHECK(dynamic_cast<corral::redis_store&>(*scripted).options().save_script == "return 1");
 
   struct bad {
     const char* json;
@@ -376,6 +518,8 @@ TEST_CASE("store config: stores by name, errors name the path", "[store]") {
            bad{R"({"type": "redis", "port": "6379"})", "caches[0].store.port", "string"},
            bad{R"({"type": "redis", "timeout": "2 sec"})", "caches[0].store.timeout", "2 sec"},
            bad{R"({"type": "redis", "timeout": 0})", "caches[0].store.timeout", "at least"},
+           bad{R"({"type": "redis", "save_script": 1})", "caches[0].store.save_script",
+               "expected a string"},
            bad{R"({"type": "sqlite", "path": "x", "bogus": 1})", "caches[0].store.bogus",
                "unknown key"},
            bad{R"({"type": "sqlite"})", "caches[0].store.path", "missing"},

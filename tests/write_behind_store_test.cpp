@@ -4,14 +4,38 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstdint>
 #include <thread>
 
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include "generated_ids.hpp"
 #include "runtime/runtime.hpp"
 #include "store/postgres_store.hpp"
 #include "store/redis_store.hpp"
 #include "store/sqlite_store.hpp"
 #include "support/postgres_server.hpp"
 #include "support/redis_server.hpp"
+
+/// A value with a field the database owns: `id` is generated on insert. Its codec bytes are
+/// "<id>|<name>", a text the tests' SQL and Lua can take apart and put together.
+struct account {
+  std::int64_t id = 0;
+  std::string name;
+};
+
+template <> struct corral::codec<account> {
+  static void encode(const account& a, std::string& out) {
+    out = std::to_string(a.id) + "|" + a.name;
+  }
+  static account decode(std::string_view bytes) {
+    auto bar = bytes.find('|');
+    if (bar == std::string_view::npos)
+      throw std::invalid_argument("not an account: " + std::string(bytes));
+    return {std::stoll(std::string(bytes.substr(0, bar))), std::string(bytes.substr(bar + 1))};
+  }
+};
 
 using namespace corral;
 using namespace std::chrono_literals;
@@ -35,6 +59,49 @@ runtime_config small_runtime() {
   cfg.scheduler_threads = 2;
   cfg.loader_threads = 2;
   return cfg;
+}
+
+/// The lazy writer's CopyKeyDataFrom for accounts: the id is the store's.
+write_hooks<account> account_hooks() {
+  write_hooks<account> hooks;
+  hooks.merge = [](account& item, const account& stored) { item.id = stored.id; };
+  return hooks;
+}
+
+/// Puts two new accounts, flushes once, and checks that the cached items carry the ids the
+/// store generated (read back from the store itself), with no second write.
+void generated_ids_reach_the_cache(const std::shared_ptr<write_store>& store) {
+  runtime rt{small_runtime()};
+  auto cfg = fast_writer("accounts");
+  cfg.write_interval = 1h; // only flush() writes: exactly one batch
+  auto cache = rt.make_write_behind_cache<account>(cfg, store, account_hooks());
+  REQUIRE(cache.put("alice", account{0, "Alice"}));
+  REQUIRE(cache.put("bob", account{0, "Bob"}));
+  auto r = cache.flush(30s);
+  INFO(r.error);
+  REQUIRE(r.complete);
+  CHECK(r.written == 2);
+  CHECK(r.failed.empty());
+  CHECK(cache.dirty() == 0);
+  CHECK(cache.counters()[static_cast<std::size_t>(counter::writes)] == 2); // one write each
+  auto session = store->open();
+  auto in_store = [&](const std::string& key) {
+    auto bytes = session->find(key);
+    REQUIRE(bytes.has_value());
+    return codec<account>::decode(*bytes);
+  };
+  auto alice = in_store("alice"), bob = in_store("bob");
+  CHECK(alice.id > 0);
+  CHECK(bob.id > 0);
+  CHECK(alice.id != bob.id);
+  auto cached_alice = cache.try_get("alice");
+  auto cached_bob = cache.try_get("bob");
+  REQUIRE(cached_alice.has_value());
+  REQUIRE(cached_bob.has_value());
+  CHECK(cached_alice->id == alice.id);
+  CHECK(cached_alice->name == "Alice");
+  CHECK(cached_bob->id == bob.id);
+  CHECK(cached_bob->name == "Bob");
 }
 
 /// Keys whose stored value is not `want(key)`, read through a fresh session.
@@ -113,6 +180,22 @@ TEST_CASE("write-behind to SQLite: puts reach the file, a miss finds them again"
   CHECK(cache.get("key7").value() == "v7");
   CHECK(cache.get("nobody").code() == errc::not_found);
   CHECK(cache.dirty() == 0);
+}
+
+TEST_CASE("write-behind to SQLite: an AUTOINCREMENT id returned by the upsert reaches the cached "
+          "item after one flush",
+          "[write_behind][store][runtime]") {
+  test::temp_dir dir("corral-wb-ids");
+  sqlite_store_options opt;
+  opt.path = (dir.path() / "accounts.db").string();
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(opt.path.c_str(), &db) == SQLITE_OK);
+  int rc = sqlite3_exec(db, test::sqlite_accounts_table, nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+  opt.upsert_sql = test::sqlite_accounts_upsert;
+  opt.find_sql = test::sqlite_accounts_find;
+  generated_ids_reach_the_cache(std::make_shared<sqlite_store>(opt));
 }
 
 TEST_CASE("write-behind: shutdown writes the dirty backlog", "[write_behind][store][runtime]") {
@@ -223,6 +306,38 @@ TEST_CASE("write-behind to PostgreSQL survives a server restart during the drain
   postgres_store_options opt;
   opt.conninfo = pg.conninfo();
   survive_restart(pg, std::make_shared<postgres_store>(opt));
+}
+
+TEST_CASE("write-behind to PostgreSQL: an identity id returned by the upsert reaches the cached "
+          "item after one flush",
+          "[write_behind][store][runtime][postgres]") {
+  test::postgres_server pg;
+  {
+    PGconn* c = PQconnectdb(pg.conninfo().c_str());
+    PGresult* res = PQexec(c, test::postgres_accounts_table);
+    INFO(PQresultErrorMessage(res));
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    PQfinish(c);
+    REQUIRE(ok);
+  }
+  postgres_store_options opt;
+  opt.conninfo = pg.conninfo();
+  opt.upsert_sql = test::postgres_accounts_upsert;
+  opt.find_sql = test::postgres_accounts_find;
+  generated_ids_reach_the_cache(std::make_shared<postgres_store>(opt));
+}
+
+// Redis generates nothing by itself; a save script can (here an id from INCR for a new key).
+TEST_CASE("write-behind to Redis: an id a save script generates reaches the cached item after "
+          "one flush",
+          "[write_behind][store][runtime][redis]") {
+  test::redis_server redis;
+  redis_store_options opt;
+  opt.port = redis.port();
+  opt.timeout = 500ms;
+  opt.save_script = test::redis_accounts_script;
+  generated_ids_reach_the_cache(std::make_shared<redis_store>(opt));
 }
 
 TEST_CASE("write-behind to Redis survives a server restart during the drain",

@@ -372,6 +372,95 @@ TEST_CASE("write-behind: the merge hook takes store-owned fields before the save
   CHECK(*(i + 2) == "commit");
 }
 
+namespace {
+
+/// A store that numbers new rows: a committed save of a key it has never seen gets the id 7,
+/// later saves keep the stored id; what it stores is what take_stored() hands back.
+void generate_ids(scripted_store& store) {
+  store.stored_as = [](const store_record& saved, const store_record* previous) {
+    const std::string& id_from = previous ? previous->value : std::string{"7|"};
+    return id_from.substr(0, id_from.find('|')) + saved.value.substr(saved.value.find('|'));
+  };
+}
+
+/// The cached entry's version (0 when absent).
+std::uint64_t version_of(fixture& f, const std::string& key) {
+  detail::epoch_guard guard;
+  const entry* e = f.core->table.find_exact(key);
+  return e ? e->version : 0;
+}
+
+} // namespace
+
+TEST_CASE("write-behind: a field the store generates at commit reaches the cached value without a "
+          "second write",
+          "[write_behind]") {
+  wb_fixture w{write_behind_config(), true};
+  generate_ids(*w.store);
+  w.f.handle.put("a", "0|new");
+  auto version = version_of(w.f, "a");
+  w.drain();
+  CHECK(w.store->rows["a"].value == "7|new");
+  CHECK(w.cached("a") == "7|new");
+  CHECK(version_of(w.f, "a") == version); // the merge keeps the entry's version
+  CHECK(w.f.handle.dirty() == 0);
+  CHECK(w.store->saves_of("a") == 1);
+  CHECK(w.store->stored_taken == 1); // once, after the commit
+  w.drain(); // nothing left to write: the merge did not make the entry dirty
+  CHECK(w.store->saves_of("a") == 1);
+}
+
+TEST_CASE("write-behind: a put during the batch keeps its value, version and dirty mark, and "
+          "gets the generated field",
+          "[write_behind]") {
+  wb_fixture w{write_behind_config(), true};
+  generate_ids(*w.store);
+  w.f.handle.put("a", "0|one");
+  w.f.advance(1s); // the writer takes "0|one" into a batch
+  REQUIRE(w.f.writes.queued() == 1);
+  w.f.handle.put("a", "0|two"); // while the batch is on the writer thread
+  auto version = version_of(w.f, "a");
+  w.run_writes();
+  CHECK(w.store->rows["a"].value == "7|one");
+  CHECK(w.cached("a") == "7|two"); // the newer value, with the id of the committed row
+  CHECK(version_of(w.f, "a") == version);
+  CHECK(w.f.handle.dirty() == 1); // "two" is not written yet
+  w.drain();
+  CHECK(w.store->rows["a"].value == "7|two");
+  CHECK(w.cached("a") == "7|two");
+  CHECK(w.f.handle.dirty() == 0);
+  CHECK(w.store->saves_of("a") == 2);
+}
+
+TEST_CASE("write-behind: without a merge hook the rows a store hands back leave the cache alone",
+          "[write_behind]") {
+  wb_fixture w;
+  generate_ids(*w.store);
+  w.f.handle.put("a", "0|new");
+  w.drain();
+  CHECK(w.store->rows["a"].value == "7|new");
+  CHECK(w.cached("a") == "0|new");
+  CHECK(w.f.handle.dirty() == 0);
+}
+
+TEST_CASE("write-behind: a failure to take the stored rows after a commit keeps the batch written",
+          "[write_behind]") {
+  wb_fixture w{write_behind_config(), true};
+  generate_ids(*w.store);
+  w.store->fail_next("take_stored", store_fault::recoverable, "connection reset");
+  w.f.handle.put("a", "0|new");
+  w.drain();
+  CHECK(w.store->rows["a"].value == "7|new");
+  CHECK(w.cached("a") == "0|new"); // only the cached copy lacks the id
+  CHECK(w.f.handle.dirty() == 0);
+  CHECK(w.store->saves_of("a") == 1);
+  CHECK(w.f.count(counter::writes) == 1);
+  CHECK(w.f.count(counter::write_failures) == 0);
+  REQUIRE_FALSE(w.warns.empty());
+  CHECK_THAT(w.warns.back(), Catch::Contains("stored rows could not be taken") &&
+                                 Catch::Contains("connection reset"));
+}
+
 TEST_CASE("write-behind: a load never replaces an unwritten value", "[write_behind]") {
   auto cfg = write_behind_config();
   cfg.refresh_after = 10ms;
