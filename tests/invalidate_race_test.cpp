@@ -24,14 +24,6 @@ cache_config refresh_config() {
   return c;
 }
 
-/// A loader whose n-th call returns "v<n>".
-void count_versions(fixture& f) {
-  auto n = std::make_shared<int>(0);
-  f.loader->script = [n](const std::string&) {
-    return std::optional<std::string>{"v" + std::to_string(++*n)};
-  };
-}
-
 } // namespace
 
 TEST_CASE("an invalidate made while a refresh runs keeps it out even after the supervisor's turn",

@@ -202,6 +202,14 @@ struct fixture {
   metrics_actor metrics;
 };
 
+/// Scripts the fixture's loader so that its n-th call returns "v<n>".
+inline void count_versions(fixture& f) {
+  auto n = std::make_shared<int>(0);
+  f.loader->script = [n](const std::string&) {
+    return std::optional<std::string>{"v" + std::to_string(++*n)};
+  };
+}
+
 inline std::chrono::milliseconds ms(long n) {
   return std::chrono::milliseconds(n);
 }
