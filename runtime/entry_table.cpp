@@ -226,8 +226,11 @@ bool entry_table::evict(std::string_view key) {
   return remove_if(key, [](shard& s, std::size_t hash, const entry* e) {
     if (e == nullptr || e->dirty)
       return false;
-    auto& floor = s.floor_of(hash); // 0 unless the entry was written by write-behind
-    floor = std::max(floor, e->load_floor);
+    // A load older than the entry (or than its write, for write-behind) was refused while the
+    // entry was there; it must stay refused once the entry is gone. Loads that started after
+    // the entry was stored are not affected, and pruning evicts the least recently used.
+    auto& floor = s.floor_of(hash);
+    floor = std::max({floor, e->version, e->load_floor});
     return true;
   });
 }

@@ -11,11 +11,13 @@
 //
 // An absent key has no version of its own, so removals leave one behind for their slot: each
 // shard keeps `floor_slots` version floors, one per group of keys (by hash). An invalidation
-// raises its key's floor to its own version, an eviction to the evicted entry's load_floor, and a
-// publish into an absent key with a version at or below the floor is refused: a load or refresh
-// that started before the removal cannot bring the key back, however late it finishes and
-// whether or not a key actor ran it. The price is that such a load of another key of the same
-// slot (1 in 4096 keys) is not stored either; its waiters still get the value it loaded.
+// raises its key's floor to its own version, an eviction to the evicted entry's version (or its
+// load_floor, if written later), and a publish into an absent key with a version at or below
+// the floor is refused: a load or refresh that started before the removal cannot bring the key
+// back, however late it finishes and whether or not a key actor ran it. The price: a load of
+// another key of the same slot that started before the removal is not stored either (its
+// waiters still get the value it loaded). Each removal during a load's flight has a 1 in
+// 16,384 chance of that; N removals, 1 - (1 - 1/16,384)^N (4,096 removals: 22%).
 #pragma once
 
 #include <atomic>
@@ -120,7 +122,9 @@ private:
     const std::size_t mask;
     std::unique_ptr<std::atomic<entry*>[]> heads;
   };
-  static constexpr std::size_t floor_slots = 64; // per shard: 4096 slots in a 64-shard table
+  // Per shard: 16,384 slots (128 KiB) in a 64-shard table. Each invalidation during a load's
+  // flight fences it with probability 1/16,384.
+  static constexpr std::size_t floor_slots = 256;
   struct alignas(64) shard {
     std::atomic<bucket_array*> buckets{nullptr};
     std::atomic<std::uint64_t> resize_seq{0}; // odd while the shard grows

@@ -121,6 +121,50 @@ TEST_CASE("evicting a written entry keeps loads that started before its write ou
   CHECK(t.publish("k", old, t.next_version(), t0)); // a load after the commit reads "new" rows
 }
 
+TEST_CASE("a written entry replaced by a later load, then evicted, still keeps older loads out",
+          "[table]") {
+  entry_table t;
+  auto put = make_value("new");
+  put->dirty = true;
+  REQUIRE(t.publish_newest("k", put, t0));
+  std::uint64_t written = 0;
+  {
+    detail::epoch_guard g;
+    written = t.find_exact("k")->version;
+  }
+  auto read_before_commit = t.next_version(); // reads the store's older row
+  REQUIRE(t.mark_clean("k", written));
+  auto reload = make_value("new"); // a load after the commit: its entry has no load_floor
+  REQUIRE(t.publish("k", reload, t.next_version(), t0));
+  REQUIRE(t.evict("k"));
+  auto old = make_value("old");
+  CHECK_FALSE(t.publish("k", old, read_before_commit, t0));
+}
+
+TEST_CASE("a load that started before an evicted put cannot store after it", "[table]") {
+  entry_table t;
+  auto load_version = t.next_version(); // a refresh reads the backend's older value
+  auto put = make_value("new");
+  REQUIRE(t.publish_newest("k", put, t0));
+  REQUIRE(t.evict("k"));
+  auto old = make_value("old");
+  CHECK_FALSE(t.publish("k", old, load_version, t0));
+}
+
+TEST_CASE("thousands of invalidations during a load fence only a share of other keys", "[table]") {
+  entry_table t;
+  auto load_version = t.next_version(); // 1,000 misses in flight...
+  for (int i = 0; i < 4096; ++i)        // ...while 4,096 absent keys are invalidated
+    t.erase("gone" + std::to_string(i));
+  int stored = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto e = make_value("v");
+    stored += t.publish("k" + std::to_string(i), e, load_version, t0);
+  }
+  // 1 - (1 - 1/16384)^4096 = 22% of the slots are fenced: about 780 of 1,000 store.
+  CHECK(stored >= 700);
+}
+
 TEST_CASE("erase leaves an unwritten entry as it is", "[table]") {
   entry_table t;
   auto e = make_value("dirty");

@@ -2,6 +2,7 @@
 // nothing that started earlier may make k visible again, whenever the supervisor handles its
 // bookkeeping and whether or not a key actor runs the load (refreshes run straight on the pool).
 #include <future>
+#include <map>
 #include <thread>
 
 #include "scripted_store.hpp"
@@ -60,10 +61,54 @@ TEST_CASE("a stale-while-revalidate reload started before an invalidate cannot s
   CHECK_FALSE(f.handle.try_get("k").has_value());
 }
 
+TEST_CASE("an older refresh cannot store the value a put replaced once pruning evicts the put",
+          "[invalidate][race][refresh]") {
+  cache_config c = refresh_config();
+  c.max_entries = 1;
+  c.prune_interval = 1s;
+  fixture f{c};
+  auto backend = std::make_shared<std::map<std::string, std::string>>();
+  (*backend)["k"] = "old";
+  (*backend)["j"] = "j";
+  auto started = std::make_shared<std::promise<void>>();
+  std::promise<void> release;
+  auto go = release.get_future().share();
+  auto hold = std::make_shared<bool>(false);
+  f.loader->script = [backend, started, go, hold](const std::string& key) {
+    std::optional<std::string> read = backend->at(key);
+    if (key == "k" && *hold) { // the refresh of k parks after reading "old"
+      *hold = false;
+      started->set_value();
+      go.wait();
+    }
+    return read;
+  };
+  f.load("k");
+  f.advance(200ms);
+  *hold = true;
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"old"}); // a direct refresh
+  REQUIRE(f.loads.queued() == 1);
+  auto reached = started->get_future();
+  std::thread worker([&f] { f.loads.run_one(); });
+  reached.wait();
+  (*backend)["k"] = "new";           // the application updates its database...
+  REQUIRE(f.handle.put("k", "new")); // ...and the cache
+  f.advance(100ms);
+  f.load("j"); // read later than k: pruning to max_entries 1 evicts k
+  CHECK(f.handle.try_get("j").has_value());
+  f.advance(700ms);
+  REQUIRE(f.count(counter::evictions) >= 1);
+  release.set_value();
+  worker.join();
+  f.run();
+  CHECK(f.handle.try_get("k") != std::optional<std::string>{"old"});
+}
+
 namespace {
 
-/// A write-behind cache whose loader reads the committed store rows, and a refresh of `k` that
-/// has read the store ("old") and is held before it publishes, on a second thread.
+/// A write-behind cache whose loader reads the committed store rows. `k` was loaded ("old"); its
+/// background refresh has read the store ("old") and is held before it publishes, on a second
+/// thread, while a put of "new" is written and its entry cleaned.
 struct held_refresh {
   held_refresh()
       : f(refresh_config(), fixture_options{true, nullptr, 6, 10s, {}, make_write_behind(store)}) {
@@ -71,20 +116,26 @@ struct held_refresh {
     auto started = std::make_shared<std::promise<void>>();
     auto go = release.get_future().share();
     auto rows = store; // read before parking: the writer commits while the loader waits
-    f.loader->script = [rows, started, go](const std::string& key) {
+    auto hold = std::make_shared<bool>(false);
+    f.loader->script = [rows, started, go, hold](const std::string& key) {
       std::optional<std::string> read = rows->rows.at(key).value;
-      started->set_value();
-      go.wait();
+      if (*hold) {
+        *hold = false;
+        started->set_value();
+        go.wait();
+      }
       return read;
     };
-    REQUIRE(f.handle.put("k", "new")); // dirty
+    f.load("k"); // "old", clean
     f.advance(200ms);
-    CHECK(f.handle.try_get("k") == std::optional<std::string>{"new"}); // due: one refresh
+    *hold = true;
+    CHECK(f.handle.try_get("k") == std::optional<std::string>{"old"}); // due: one refresh
     REQUIRE(f.loads.queued() == 1);
     auto reached = started->get_future();
     worker = std::thread([this] { f.loads.run_one(); });
-    reached.wait(); // the refresh holds "old", read before the commit below
-    f.advance(1s);  // the write interval: "new" is written and the entry cleaned
+    reached.wait();                    // the refresh holds "old", read before the commit below
+    REQUIRE(f.handle.put("k", "new")); // dirty
+    f.advance(1s);                     // the write interval: "new" is written, the entry cleaned
     while (f.writes.run_one())
       f.run();
     REQUIRE(store->rows.at("k").value == "new");
