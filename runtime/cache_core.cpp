@@ -46,7 +46,9 @@ void cache_core::finish_refresh(const std::string& key, std::uint64_t version, s
       detail::epoch_guard guard; // once published, `fresh` may be replaced and retired
       const entry* fresh = out.value.get();
       std::unique_ptr<entry> keep = std::move(out.value);
-      if (publish_loaded(key, keep, out.took, version, now) && out.from_source && tier1)
+      if (!publish_loaded(key, keep, out.took, version, now))
+        retry_refresh_later(key, origin, now, cfg.refresh_after); // refused by a newer write
+      else if (out.from_source && tier1)
         job = tier1->write_back(key, *fresh);
     } catch (...) { // a write-back only saves a future tier-1 miss
       return;
@@ -73,11 +75,20 @@ void cache_core::finish_refresh(const std::string& key, std::uint64_t version, s
     auto base = cfg.error_backoff.count() > 0 ? cfg.error_backoff : cfg.refresh_after;
     auto backoff = std::min(doubled_backoff(base, failures, cfg.error_backoff_max),
                             std::max(cfg.error_backoff_max, cfg.refresh_after));
-    e->refresh_retry_at.store(saturating_add(now, backoff).time_since_epoch().count());
-    e->refresh_requested.store(false); // the first reader after the backoff tries again
+    retry_refresh_later(key, origin, now, backoff);
     return;
   }
   }
+}
+
+void cache_core::retry_refresh_later(const std::string& key, std::uint64_t origin, time_point now,
+                                     duration wait) {
+  detail::epoch_guard guard;
+  const entry* e = table.find_exact(key);
+  if (e == nullptr || e->version != origin)
+    return; // replaced meanwhile: the new entry has its own refresh state
+  e->refresh_retry_at.store(saturating_add(now, wait).time_since_epoch().count());
+  e->refresh_requested.store(false); // the first reader after `wait` tries again
 }
 
 bool cache_core::publish_loaded(std::string_view key, std::unique_ptr<entry>& value, duration took,

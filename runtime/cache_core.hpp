@@ -293,6 +293,10 @@ private:
   /// keeps the entry, counts, and lets the next reader retry after a doubling backoff.
   void finish_refresh(const std::string& key, std::uint64_t version, std::uint64_t origin,
                       load_outcome& out);
+  /// Lets the first reader of the entry at `origin` after `wait` ask for a refresh again (the
+  /// last one failed, or a newer write refused its result). Nothing if the entry was replaced.
+  void retry_refresh_later(const std::string& key, std::uint64_t origin, time_point now,
+                           duration wait);
   error wait_for_room(std::string_view key, bool may_wait);
   /// Publishes a put's entry as the key's newest (see entry_table::publish_newest) and counts it.
   error publish_put(std::string_view key, std::unique_ptr<entry>& e, time_point now);

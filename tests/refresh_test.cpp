@@ -2,6 +2,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "scripted_store.hpp"
 #include "test_fixture.hpp"
 
 using namespace corral;
@@ -99,6 +100,35 @@ TEST_CASE("a failed refresh keeps the current value and backs off", "[refresh]")
   REQUIRE(through_actor->results.size() == 1);
   CHECK(through_actor->results[0].value() == "good");
   CHECK(f.loads.queued() == 0);
+}
+
+TEST_CASE("a refresh refused because the entry was unwritten does not stop later refreshes",
+          "[refresh][write_behind]") {
+  auto store = std::make_shared<scripted_store>();
+  store->rows["k"] = store_record{"k", "old", 1};
+  cache_config c = refresh_config();
+  c.write_interval = std::chrono::seconds(1);
+  fixture f{
+      c, fixture_options{true, nullptr, 6, std::chrono::seconds(10), {}, make_write_behind(store)}};
+  auto rows = store;
+  f.loader->script = [rows](const std::string& key) {
+    return std::optional<std::string>{rows->rows.at(key).value};
+  };
+  REQUIRE(f.handle.put("k", "new"));
+  f.advance(ms(200)); // due while unwritten: the reload reads "old" and is refused
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"new"});
+  REQUIRE(f.loads.run_one());
+  f.run();
+  f.advance(std::chrono::seconds(1)); // written and cleaned
+  while (f.writes.run_one())
+    f.run();
+  REQUIRE(f.handle.dirty() == 0);
+  rows->rows["k"].value = "changed elsewhere";
+  f.advance(ms(500));
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"new"}); // due: one reload
+  REQUIRE(f.loads.run_one());
+  f.run();
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"changed elsewhere"});
 }
 
 TEST_CASE("XFetch's decision matches its formula for fixed random draws", "[refresh][xfetch]") {
