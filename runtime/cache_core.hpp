@@ -217,7 +217,8 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
   double draw_uniform() const noexcept;
   std::function<double()> xfetch_random; // tests only: a fixed random source
   /// Tests only: called by put_entry just before it publishes, on the putting thread (a seam
-  /// that stalls a put there, as a preempted thread would be).
+  /// that stalls a put there, as a preempted thread would be). Set or cleared only while no
+  /// put runs: it is read without synchronisation.
   std::function<void(std::string_view key)> before_put_publish;
 
   /// Asks the key's actor for one background reload per entry: only the first reader that finds
