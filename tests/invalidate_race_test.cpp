@@ -70,16 +70,13 @@ TEST_CASE("an older refresh cannot store the value a put replaced once pruning e
   auto backend = std::make_shared<std::map<std::string, std::string>>();
   (*backend)["k"] = "old";
   (*backend)["j"] = "j";
-  auto started = std::make_shared<std::promise<void>>();
-  std::promise<void> release;
-  auto go = release.get_future().share();
+  auto gate = std::make_shared<park_gate>();
   auto hold = std::make_shared<bool>(false);
-  f.loader->script = [backend, started, go, hold](const std::string& key) {
+  f.loader->script = [backend, gate, hold](const std::string& key) {
     std::optional<std::string> read = backend->at(key);
     if (key == "k" && *hold) { // the refresh of k parks after reading "old"
       *hold = false;
-      started->set_value();
-      go.wait();
+      gate->park();
     }
     return read;
   };
@@ -88,9 +85,8 @@ TEST_CASE("an older refresh cannot store the value a put replaced once pruning e
   *hold = true;
   CHECK(f.handle.try_get("k") == std::optional<std::string>{"old"}); // a direct refresh
   REQUIRE(f.loads.queued() == 1);
-  auto reached = started->get_future();
   std::thread worker([&f] { f.loads.run_one(); });
-  reached.wait();
+  REQUIRE(gate->arrived_within());
   (*backend)["k"] = "new";           // the application updates its database...
   REQUIRE(f.handle.put("k", "new")); // ...and the cache
   f.advance(100ms);
@@ -98,7 +94,7 @@ TEST_CASE("an older refresh cannot store the value a put replaced once pruning e
   CHECK(f.handle.try_get("j").has_value());
   f.advance(700ms);
   REQUIRE(f.count(counter::evictions) >= 1);
-  release.set_value();
+  gate->release();
   worker.join();
   f.run();
   CHECK(f.handle.try_get("k") != std::optional<std::string>{"old"});
@@ -113,16 +109,13 @@ struct held_refresh {
   held_refresh()
       : f(refresh_config(), fixture_options{true, nullptr, 6, 10s, {}, make_write_behind(store)}) {
     store->rows["k"] = store_record{"k", "old", 1};
-    auto started = std::make_shared<std::promise<void>>();
-    auto go = release.get_future().share();
     auto rows = store; // read before parking: the writer commits while the loader waits
     auto hold = std::make_shared<bool>(false);
-    f.loader->script = [rows, started, go, hold](const std::string& key) {
+    f.loader->script = [rows, gate = gate, hold](const std::string& key) {
       std::optional<std::string> read = rows->rows.at(key).value;
       if (*hold) {
         *hold = false;
-        started->set_value();
-        go.wait();
+        gate->park();
       }
       return read;
     };
@@ -131,9 +124,8 @@ struct held_refresh {
     *hold = true;
     CHECK(f.handle.try_get("k") == std::optional<std::string>{"old"}); // due: one refresh
     REQUIRE(f.loads.queued() == 1);
-    auto reached = started->get_future();
     worker = std::thread([this] { f.loads.run_one(); });
-    reached.wait();                    // the refresh holds "old", read before the commit below
+    REQUIRE(gate->arrived_within());   // the refresh holds "old", read before the commit below
     REQUIRE(f.handle.put("k", "new")); // dirty
     f.advance(1s);                     // the write interval: "new" is written, the entry cleaned
     while (f.writes.run_one())
@@ -143,7 +135,7 @@ struct held_refresh {
   }
   /// Lets the refresh publish what it read.
   void finish() {
-    release.set_value();
+    gate->release();
     worker.join();
     f.run();
   }
@@ -154,7 +146,7 @@ struct held_refresh {
 
   std::shared_ptr<scripted_store> store = std::make_shared<scripted_store>();
   fixture f;
-  std::promise<void> release;
+  std::shared_ptr<park_gate> gate = std::make_shared<park_gate>();
   std::thread worker;
 };
 

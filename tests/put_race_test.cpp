@@ -18,19 +18,14 @@ namespace {
 class stalled_put {
 public:
   stalled_put(fixture& f, std::string key, std::string value) : f_(f) {
-    auto at_seam = std::make_shared<std::promise<void>>();
-    auto go = release_.get_future().share();
-    f.core->before_put_publish = [at_seam, go](std::string_view) {
-      at_seam->set_value();
-      go.wait();
-    };
-    auto reached = at_seam->get_future();
+    auto gate = gate_;
+    f.core->before_put_publish = [gate](std::string_view) { gate->park(); };
     worker_ = std::thread([this, &f, key, value] { accepted_ = f.handle.put(key, value); });
-    reached.wait();
+    REQUIRE(gate_->arrived_within());
   }
   /// Lets the put publish; returns what put() returned.
   bool release() {
-    release_.set_value();
+    gate_->release();
     worker_.join();
     f_.core->before_put_publish = nullptr; // not while the put runs it: later puts pass freely
     return accepted_;
@@ -42,7 +37,7 @@ public:
 
 private:
   fixture& f_;
-  std::promise<void> release_;
+  std::shared_ptr<park_gate> gate_ = std::make_shared<park_gate>();
   std::thread worker_;
   bool accepted_ = false;
 };

@@ -202,6 +202,28 @@ struct fixture {
   metrics_actor metrics;
 };
 
+/// Where a second thread parks at a chosen point until the test releases it: park(), on that
+/// thread, announces the arrival and waits; the test thread waits for the arrival, drives the
+/// actors meanwhile, then release()s. Shared by pointer with whatever calls park(), once.
+class park_gate {
+public:
+  void park() {
+    arrived_.set_value();
+    go_.wait();
+  }
+  /// Whether the parked thread arrived within `bound` (false: the seam was never reached).
+  bool arrived_within(std::chrono::seconds bound = std::chrono::seconds(10)) {
+    return arrival_.wait_for(bound) == std::future_status::ready;
+  }
+  void release() { release_.set_value(); }
+
+private:
+  std::promise<void> arrived_;
+  std::future<void> arrival_ = arrived_.get_future();
+  std::promise<void> release_;
+  std::shared_future<void> go_ = release_.get_future().share();
+};
+
 /// Scripts the fixture's loader so that its n-th call returns "v<n>".
 inline void count_versions(fixture& f) {
   auto n = std::make_shared<int>(0);
@@ -221,21 +243,18 @@ inline std::chrono::milliseconds ms(long n) {
 class running_load {
 public:
   explicit running_load(fixture& f) : f_(f) {
-    auto started = std::make_shared<std::promise<void>>();
-    auto release = release_.get_future().share();
+    auto gate = gate_;
     auto script = f.loader->script;
-    f.loader->script = [started, release, script](const std::string& key) {
-      started->set_value();
-      release.wait();
+    f.loader->script = [gate, script](const std::string& key) {
+      gate->park();
       return script(key);
     };
-    auto started_future = started->get_future();
     worker_ = std::thread([this] { f_.loads.run_one(); });
-    started_future.wait();
+    REQUIRE(gate_->arrived_within());
   }
   /// Lets the loader return and delivers its result.
   void finish() {
-    release_.set_value();
+    gate_->release();
     worker_.join();
     f_.run();
   }
@@ -246,7 +265,7 @@ public:
 
 private:
   fixture& f_;
-  std::promise<void> release_;
+  std::shared_ptr<park_gate> gate_ = std::make_shared<park_gate>();
   std::thread worker_;
 };
 

@@ -15,14 +15,11 @@ namespace {
 
 /// A tier with nothing in it whose set() parks its thread until released, once armed.
 struct parking_tier final : cache_tier<std::string> {
-  std::promise<void> entered;
-  std::shared_future<void> go; // armed when valid
+  std::shared_ptr<park_gate> gate; // armed when set
   std::optional<std::string> get(const std::string&) override { return std::nullopt; }
   void set(const std::string&, const std::string&) override {
-    if (!go.valid())
-      return;
-    entered.set_value();
-    go.wait();
+    if (gate)
+      gate->park();
   }
   void erase(const std::string&) override {}
 };
@@ -47,19 +44,16 @@ bool retired_object_is_reclaimed() {
 
 /// Runs the oldest queued pool job on a second thread, which parks inside tier 1's set().
 struct parked_write_back {
-  explicit parked_write_back(fixture& f, parking_tier& tier) {
-    std::promise<void> release_p;
-    release = std::move(release_p);
-    tier.go = release.get_future().share();
-    auto entered = tier.entered.get_future();
+  explicit parked_write_back(fixture& f, parking_tier& tier)
+      : gate(tier.gate = std::make_shared<park_gate>()) {
     worker = std::thread([&f] { f.loads.run_one(); });
-    REQUIRE(entered.wait_for(10s) == std::future_status::ready);
+    REQUIRE(gate->arrived_within());
   }
   ~parked_write_back() {
-    release.set_value();
+    gate->release();
     worker.join();
   }
-  std::promise<void> release;
+  std::shared_ptr<park_gate> gate;
   std::thread worker;
 };
 
