@@ -20,18 +20,9 @@ namespace {
 // Keys examined per eviction: Redis's default; close to true LRU at a fraction of the cost.
 constexpr std::size_t eviction_samples = 5;
 
-struct resident {
-  key_actor handle;
-  std::uint64_t routed = 0; // messages sent to the actor by the supervisor
-  bool idle = false;        // the actor reported it handled all `routed` messages and is quiet
-  time_point idle_since{};
-};
-
 struct supervisor_state {
   static inline const char* name = "corral.supervisor";
   cache_core_ptr core;
-  std::unordered_map<std::string, resident> actors;
-  std::uint64_t passivations = 0;
   std::uint64_t evictions = 0;
   /// invalidate requests waiting for tier 1 to erase the key.
   std::unordered_map<std::uint64_t, caf::typed_response_promise<ok_atom>> invalidations;
@@ -52,58 +43,35 @@ class supervisor_logic {
 public:
   explicit supervisor_logic(self_ptr self) : self_(self), st_(self->state) {}
 
-  /// The key's actor, spawned if needed; counts one routed message.
-  key_actor& route(const std::string& key) {
-    auto i = st_.actors.find(key);
-    if (i == st_.actors.end()) {
-      make_room();
-      auto handle = spawn_key_actor(self_, st_.core, key);
-      self_->monitor(handle);
-      i = st_.actors.emplace(key, resident{std::move(handle)}).first;
-    }
-    ++i->second.routed;
-    i->second.idle = false;
-    st_.core->metrics.resident_actors = st_.actors.size();
-    return i->second.handle;
-  }
-
-  void on_idle(const std::string& key, std::uint64_t processed) {
-    auto i = st_.actors.find(key);
-    // A report older than the last routed message says nothing about the actor's state now.
-    if (i == st_.actors.end() || i->second.routed != processed || i->second.idle)
-      return;
-    i->second.idle = true;
-    i->second.idle_since = st_.core->now();
+  /// Routes a message from a CAF client to the key's actor through the registry, as a handle
+  /// does; null once the registry is closed.
+  key_actor route(const std::string& key) {
+    auto& core = *st_.core;
+    std::vector<key_actor> retired;
+    auto actor =
+        core.keys.route(key, entry_table::hash_key(key), core.cfg.max_resident_actors, retired);
+    core.passivate(retired);
+    return actor;
   }
 
   void housekeep() {
     passivate_expired_idle();
     prune();
-    // The supervisor's queue is where a flood of misses piles up: its depth is the saturation
-    // signal. (Key actors' queues hold one key's requests each.)
+    // Misses no longer pass through here: this is the queue of CAF clients' requests and
+    // housekeeping, a saturation signal for the message interface.
     st_.core->metrics.largest_mailbox = self_->mailbox().size();
-    st_.core->metrics.resident_actors = st_.actors.size();
     self_->delayed_send(self_, housekeeping_period(st_.core->cfg), housekeep_atom::value);
   }
 
-  void on_down(const caf::down_msg& dm) {
-    for (auto i = st_.actors.begin(); i != st_.actors.end(); ++i) {
-      if (i->second.handle.address() == dm.source) {
-        st_.actors.erase(i);
-        st_.core->metrics.resident_actors = st_.actors.size();
-        return;
-      }
-    }
-  }
-
   cache_status status() const {
+    auto& core = *st_.core;
     cache_status s;
-    s.cache = st_.core->cfg.name;
-    s.entries = st_.core->table.size();
-    s.resident_actors = st_.actors.size();
-    s.busy_actors = static_cast<std::uint64_t>(std::count_if(
-        st_.actors.begin(), st_.actors.end(), [](const auto& kv) { return !kv.second.idle; }));
-    s.passivations = st_.passivations;
+    s.cache = core.cfg.name;
+    s.entries = core.table.size();
+    s.resident_actors = core.keys.resident();
+    auto idle = core.keys.idle();
+    s.busy_actors = s.resident_actors > idle ? s.resident_actors - idle : 0;
+    s.passivations = core.counters.snapshot()[static_cast<std::size_t>(counter::passivations)];
     s.evictions = st_.evictions;
     return s;
   }
@@ -113,12 +81,7 @@ public:
     for (auto& kv : st_.invalidations) // still waiting for tier 1: answer them now
       kv.second.deliver(make_caf_error(errc::shutting_down, "invalidate interrupted by shutdown"));
     st_.invalidations.clear();
-    for (auto& kv : st_.actors) {
-      self_->demonitor(kv.second.handle.address());
-      self_->send(kv.second.handle, shutdown_atom::value);
-    }
-    st_.actors.clear();
-    st_.core->metrics.resident_actors = 0;
+    st_.core->stop_key_actors();
     if (st_.core->batcher)
       self_->send(st_.core->batcher, shutdown_atom::value);
     if (st_.core->writer)
@@ -127,48 +90,19 @@ public:
   }
 
 private:
-  void passivate(std::unordered_map<std::string, resident>::iterator i) {
-    self_->demonitor(i->second.handle.address());
-    self_->send(i->second.handle, passivate_atom::value);
-    st_.actors.erase(i);
-    ++st_.passivations;
-    st_.core->count(counter::passivations);
-    st_.core->metrics.resident_actors = st_.actors.size();
-  }
-
+  /// Actors idle for idle_timeout go; the registry hands them out oldest first, without a scan.
   void passivate_expired_idle() {
     auto timeout = st_.core->cfg.idle_timeout;
-    auto now = st_.core->now();
-    for (auto i = st_.actors.begin(); i != st_.actors.end();) {
-      auto next = std::next(i);
-      if (i->second.idle && now - i->second.idle_since >= timeout)
-        passivate(i);
-      i = next;
-    }
-  }
-
-  /// Keeps resident actors under max_resident_actors by passivating the longest-idle ones.
-  /// Busy actors are never passivated: the cap is soft when every actor is busy.
-  void make_room() {
-    auto cap = st_.core->cfg.max_resident_actors;
-    if (cap == 0 || st_.actors.size() < cap)
+    if (timeout.count() <= 0)
       return;
-    std::vector<std::unordered_map<std::string, resident>::iterator> idle;
-    for (auto i = st_.actors.begin(); i != st_.actors.end(); ++i)
-      if (i->second.idle)
-        idle.push_back(i);
-    std::sort(idle.begin(), idle.end(),
-              [](auto a, auto b) { return a->second.idle_since < b->second.idle_since; });
-    for (auto i : idle) {
-      if (st_.actors.size() < cap)
-        break;
-      passivate(i);
-    }
+    auto now = st_.core->now();
+    if (now.time_since_epoch() < timeout)
+      return; // nothing can have been idle that long yet (and now - timeout would underflow)
+    st_.core->passivate(st_.core->keys.retire_idle_before(now - timeout));
   }
 
   bool busy(const std::string& key) const {
-    auto i = st_.actors.find(key);
-    return i != st_.actors.end() && !i->second.idle;
+    return st_.core->keys.busy(key, entry_table::hash_key(key));
   }
 
   /// Sampled LRU toward max_entries: one pool of candidates per pass (eviction_samples per
@@ -213,11 +147,13 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
   self->state.core = std::move(core);
   if (self->state.core->batch_loader)
     spawn_batcher(self, self->state.core); // before any key actor, which hands loads to it
-  self->set_down_handler([self](caf::down_msg& dm) { supervisor_logic{self}.on_down(dm); });
   self->delayed_send(self, housekeeping_period(self->state.core->cfg), housekeep_atom::value);
   return {
       [self](get_atom, const std::string& key) -> caf::result<std::string> {
-        auto& handle = supervisor_logic{self}.route(key);
+        auto handle = supervisor_logic{self}.route(key);
+        if (!handle)
+          return make_caf_error(errc::shutting_down,
+                                "cache '" + self->state.core->cfg.name + "' is shutting down");
         return self->delegate(handle, get_atom::value, key);
       },
       [self](put_atom, const std::string& key, const std::string& bytes) -> caf::result<ok_atom> {
@@ -265,17 +201,6 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
       },
       [self](status_atom) -> cache_status { return supervisor_logic{self}.status(); },
       [self](metrics_atom) -> metrics_snapshot { return self->state.core->metrics_now(); },
-      [self](local_get_msg& msg) {
-        auto& handle = supervisor_logic{self}.route(msg.key);
-        self->send(handle, std::move(msg));
-      },
-      [self](refresh_atom, const std::string& key) {
-        auto& handle = supervisor_logic{self}.route(key);
-        self->send(handle, refresh_atom::value);
-      },
-      [self](key_idle_atom, const std::string& key, std::uint64_t processed) {
-        supervisor_logic{self}.on_idle(key, processed);
-      },
       [self](housekeep_atom) { supervisor_logic{self}.housekeep(); },
       [self](shutdown_atom) { supervisor_logic{self}.shutdown(); },
   };
@@ -284,6 +209,11 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
 } // namespace
 
 supervisor_actor spawn_cache_supervisor(caf::actor_system& sys, const cache_core_ptr& core) {
+  // Key actors are spawned by whichever thread first asks for their key (key_registry::route).
+  // The raw pointer: the registry is a member of the core, which must not own itself.
+  core->keys.set_spawner([&sys, raw = core.get()](const std::string& key, std::size_t hash) {
+    return spawn_key_actor(sys, raw->shared_from_this(), key, hash);
+  });
   // The writer exists before this returns: a put or flush right after must find it.
   if (core->write_behind)
     spawn_writer(sys, core);

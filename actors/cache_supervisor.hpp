@@ -1,6 +1,7 @@
-// One supervisor per named cache: routes requests to key actors (spawning them on demand),
-// passivates idle ones after idle_timeout, keeps resident actors under max_resident_actors, and
-// prunes the entry table toward max_entries with a sampled-LRU policy.
+// One supervisor per named cache: serves the cache's message interface, passivates key actors
+// idle for idle_timeout, prunes the entry table toward max_entries with a sampled-LRU policy,
+// and stops the cache's actors at shutdown. Misses from handles never pass through it: they
+// find the key's actor in the key registry (runtime/key_registry.hpp).
 #pragma once
 
 #include <caf/actor_system.hpp>

@@ -58,7 +58,9 @@ struct key_state {
 
   cache_core_ptr core;
   std::string key;
-  supervisor_actor parent;
+  std::size_t hash = 0; // entry_table::hash_key(key): the registry's and the table's shard
+  caf::actor_addr me;   // this actor, as the registry knows it
+  bool retired = false; // the registry dropped this actor (passivation): nothing to forget
   std::vector<waiter> waiters;
   std::uint64_t next_waiter_id = 0;
   std::uint64_t current_load = 0; // id of the load waiters wait on; 0 = none
@@ -70,13 +72,16 @@ struct key_state {
   unsigned failures = 0;             // consecutive failed loads
   time_point backoff_until{};
   std::string last_error;
-  std::uint64_t processed = 0; // messages routed by the supervisor and handled
+  std::uint64_t processed = 0; // routed messages (gets, refreshes) handled
 
-  /// However the actor ends (passivated, shut down, failed), its share of the gauges goes.
+  /// However the actor ends (passivated, shut down, failed), its share of the gauges goes, and
+  /// an actor that failed leaves the registry, so that the key's next request spawns a new one.
   ~key_state() {
     if (core) {
       core->metrics.loads_in_flight -= outstanding_loads;
       core->metrics.parked_waiters -= waiters.size();
+      if (!retired)
+        core->keys.forget(key, hash, me);
     }
   }
 };
@@ -87,7 +92,7 @@ class key_logic {
 public:
   explicit key_logic(self_ptr self) : self_(self), st_(self->state), cfg_(st_.core->cfg) {}
 
-  /// A request from the supervisor: answer it now or park it.
+  /// A request routed to this actor: answer it now or park it.
   void on_get(reply_token_ptr token, time_point deadline) {
     ++st_.processed;
     auto now = st_.core->now();
@@ -226,9 +231,11 @@ public:
     self_->quit();
   }
 
+  /// With nothing left to do, the actor becomes a passivation candidate in the registry (which
+  /// ignores the report if a message routed to it is still unhandled).
   void report_if_idle() {
     if (st_.waiters.empty() && st_.outstanding_loads == 0)
-      self_->send(st_.parent, key_idle_atom::value, st_.key, st_.processed);
+      st_.core->keys.mark_idle(st_.key, st_.hash, st_.me, st_.processed, st_.core->now());
   }
 
 private:
@@ -357,10 +364,11 @@ private:
 };
 
 key_actor::behavior_type key_actor_impl(self_ptr self, cache_core_ptr core, std::string key,
-                                        supervisor_actor parent) {
+                                        std::size_t hash) {
   self->state.core = std::move(core);
   self->state.key = std::move(key);
-  self->state.parent = std::move(parent);
+  self->state.hash = hash;
+  self->state.me = self->address();
   return {
       [self](get_atom, const std::string&) -> caf::result<std::string> {
         auto promise = self->make_response_promise<std::string>();
@@ -383,16 +391,19 @@ key_actor::behavior_type key_actor_impl(self_ptr self, cache_core_ptr core, std:
       [self](load_done_msg& msg) { key_logic{self}.on_load_done(msg); },
       [self](load_timeout_atom, std::uint64_t id) { key_logic{self}.on_load_timeout(id); },
       [self](deadline_atom, std::uint64_t id) { key_logic{self}.on_deadline(id); },
-      [self](passivate_atom) { self->quit(); },
+      [self](passivate_atom) { // the registry dropped this actor already
+        self->state.retired = true;
+        self->quit();
+      },
       [self](shutdown_atom) { key_logic{self}.on_shutdown(); },
   };
 }
 
 } // namespace
 
-key_actor spawn_key_actor(supervisor_actor::pointer parent, cache_core_ptr core, std::string key) {
-  return parent->spawn(key_actor_impl, std::move(core), std::move(key),
-                       caf::actor_cast<supervisor_actor>(parent));
+key_actor spawn_key_actor(caf::actor_system& sys, cache_core_ptr core, std::string key,
+                          std::size_t hash) {
+  return sys.spawn<caf::lazy_init>(key_actor_impl, std::move(core), std::move(key), hash);
 }
 
 } // namespace corral

@@ -30,7 +30,6 @@ using ok_atom = caf::ok_atom;
 using invalidate_atom = caf::atom_constant<caf::atom("invalidate")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
 using refresh_atom = caf::atom_constant<caf::atom("refresh")>;
-using key_idle_atom = caf::atom_constant<caf::atom("key_idle")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using load_timeout_atom = caf::atom_constant<caf::atom("load_tmo")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
@@ -141,13 +140,14 @@ using cache_actor =
                      caf::replies_to<status_atom>::with<cache_status>,
                      caf::replies_to<metrics_atom>::with<metrics_snapshot>>;
 
-/// The supervisor implements the public interface plus the in-process protocol.
-using supervisor_actor = cache_actor::extend<
-    caf::reacts_to<local_get_msg>, caf::reacts_to<refresh_atom, std::string>,
-    caf::reacts_to<key_idle_atom, std::string, std::uint64_t>, caf::reacts_to<housekeep_atom>,
-    caf::reacts_to<invalidate_atom, std::string, std::uint64_t>, caf::reacts_to<shutdown_atom>>;
+/// The supervisor implements the public interface plus housekeeping and shutdown.
+using supervisor_actor =
+    cache_actor::extend<caf::reacts_to<housekeep_atom>,
+                        caf::reacts_to<invalidate_atom, std::string, std::uint64_t>,
+                        caf::reacts_to<shutdown_atom>>;
 
-/// One actor per active key; only its supervisor talks to it (plus its own timers and loads).
+/// One actor per active key. Requesters reach it through the cache's key registry (gets and
+/// refreshes); its loads, timers, the batcher and the supervisor (passivate, shutdown) do too.
 using key_actor = caf::typed_actor<
     caf::replies_to<get_atom, std::string>::with<std::string>, caf::reacts_to<local_get_msg>,
     caf::reacts_to<refresh_atom>, caf::reacts_to<load_done_msg>,

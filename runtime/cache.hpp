@@ -28,7 +28,8 @@ public:
   explicit cache(cache_core_ptr core) : core_(std::move(core)) {}
 
   /// The key's value: from memory when fresh (no message, no allocation), otherwise through
-  /// the key's actor, which loads it once for every concurrent caller.
+  /// the key's actor, which loads it once for every concurrent caller. A miss goes straight to
+  /// that actor (found or spawned in the cache's key registry), never through the supervisor.
   result<V> get(std::string_view key) const { return get_until(key, time_point::max()); }
 
   /// As get(key), but gives up with errc::timeout after `timeout`; other waiters of the same
@@ -181,8 +182,8 @@ private:
   void send_get(std::string_view key, std::shared_ptr<reply_sink> sink,
                 std::optional<duration> timeout) const {
     auto deadline = timeout ? saturating_add(core_->now(), *timeout) : time_point::max();
-    core_->post_to_supervisor(
-        local_get_msg{std::string{key}, make_token(key, std::move(sink)), deadline});
+    std::string k{key};
+    core_->send_to_key(k, local_get_msg{k, make_token(key, std::move(sink)), deadline});
   }
 
   reply_token_ptr make_token(std::string_view key, std::shared_ptr<reply_sink> sink) const {
@@ -195,14 +196,15 @@ private:
       return std::move(*r);
     auto sink = std::make_shared<blocking_sink<V>>();
     auto token = make_token(key, sink);
-    // Only the message owns the token: if it is dropped (the supervisor stopped between our
+    // Only the message owns the token: if it is dropped (the runtime stopped between our
     // `closing` check and the send), the token's destructor answers "shutting down" at once.
     // Holding it here would keep that answer from ever coming.
     std::weak_ptr<reply_token> mine = token;
-    core_->post_to_supervisor(local_get_msg{std::string{key}, std::move(token), deadline});
+    std::string k{key};
+    core_->send_to_key(k, local_get_msg{k, std::move(token), deadline});
     // The key actor answers at the deadline; the extra margin only guards against a reply that
-    // is late (a flooded supervisor). Giving up answers the token, so the key actor cannot
-    // count the request a second time.
+    // is late (a flooded machine). Giving up answers the token, so the key actor cannot count
+    // the request a second time.
     if (auto r = sink->wait(saturating_add(deadline, std::chrono::milliseconds(200))))
       return std::move(*r);
     if (auto still_queued = mine.lock())

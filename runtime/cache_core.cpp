@@ -16,7 +16,8 @@ namespace corral {
 
 void cache_core::request_refresh(const entry& e, std::string_view key) const {
   if (batch_loader || !loader) { // batch caches coalesce refreshes in their batcher
-    post_to_supervisor(refresh_atom::value, std::string{key});
+    // Routing counts a message on the key's slot: the registry is shared mutable state.
+    const_cast<cache_core*>(this)->send_to_key(std::string{key}, refresh_atom::value);
     return;
   }
   // One pool job and one publish: a refresh-on-access reload has no waiter, so it needs no
@@ -34,6 +35,17 @@ void cache_core::request_refresh(const entry& e, std::string_view key) const {
   } else {
     e.refresh_requested.store(false); // the runtime stopped; nothing will run
   }
+}
+
+void cache_core::passivate(const std::vector<key_actor>& retired) {
+  for (auto& actor : retired)
+    caf::anon_send(actor, passivate_atom::value);
+  counters.add(counter::passivations, retired.size());
+}
+
+void cache_core::stop_key_actors() {
+  for (auto& actor : keys.close())
+    caf::anon_send(actor, shutdown_atom::value);
 }
 
 void cache_core::finish_refresh(const std::string& key, std::uint64_t version, std::uint64_t origin,

@@ -22,6 +22,7 @@
 #include "runtime/counters.hpp"
 #include "runtime/entry_table.hpp"
 #include "runtime/executor.hpp"
+#include "runtime/key_registry.hpp"
 #include "runtime/metrics_store.hpp"
 #include "runtime/xfetch.hpp"
 
@@ -102,6 +103,8 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
   executor& loads;
   caf::actor_clock& clock; // the actor system's clock: the test clock in message-level tests
   entry_table table;
+  /// The resident key actors: how requesters find a key's actor (see send_to_key).
+  key_registry keys;
   metric_sources metrics; // live counters, histograms and gauges
   thread_counters& counters = metrics.counters;
   metrics_store windows;       // folded once per cycle by the metrics actor
@@ -113,6 +116,7 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
   metrics_snapshot metrics_now() const {
     auto s = windows.snapshot(cfg.name, metrics, table.size());
     s.gauges.dirty_backlog = table.dirty_count(); // kept by the table, not by a gauge
+    s.gauges.resident_actors = keys.resident();   // kept by the registry
     return s;
   }
   void count(counter c, detail::thread_slot_info slot) noexcept { counters.add(c, 1, slot); }
@@ -233,13 +237,28 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
       request_refresh(e, key);
   }
 
-  /// Sends to the supervisor from any thread, unless the runtime has stopped. A message that is
-  /// not sent is destroyed here, and any reply token in it answers "shutting down".
-  template <class... Ts> void post_to_supervisor(Ts&&... xs) const {
+  /// Sends one routed message (a get or a refresh) to the key's actor, spawning it when the key
+  /// has none, from any thread and without the supervisor. Nothing is sent once the runtime is
+  /// stopping: the message is destroyed here, and any reply token in it answers "shutting down".
+  template <class... Ts> void send_to_key(const std::string& key, Ts&&... xs) {
     std::shared_lock<std::shared_mutex> gate{send_gate_};
-    if (!sends_closed_)
-      caf::anon_send(supervisor, std::forward<Ts>(xs)...);
+    if (sends_closed_)
+      return;
+    std::vector<key_actor> retired;
+    auto actor = keys.route(key, entry_table::hash_key(key), cfg.max_resident_actors, retired);
+    if (!retired.empty())
+      passivate(retired);
+    if (actor)
+      caf::anon_send(actor, std::forward<Ts>(xs)...);
   }
+
+  /// Tells retired key actors to go (key_registry handed them out): counts each passivation.
+  void passivate(const std::vector<key_actor>& retired);
+
+  /// Closes the key registry and tells every resident key actor to stop; each answers its
+  /// waiters "shutting down". Sent as anonymous messages, which CAF spreads over its workers
+  /// (sent from an actor they would all queue on its worker, where stealing one is O(queue)).
+  void stop_key_actors();
 
   /// Sends to an actor known by its weak address (a key actor, from a loader thread). A job
   /// stuck past shutdown holds only the address, never the actor or its system.

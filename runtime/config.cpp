@@ -154,6 +154,9 @@ void validate(const runtime_config& cfg) {
     throw config_error("loader_threads", "expected at most " + std::to_string(max_loader_threads) +
                                              " threads, found " +
                                              std::to_string(cfg.loader_threads));
+  if (cfg.scheduler_policy != "sharing" && cfg.scheduler_policy != "stealing")
+    throw config_error("scheduler_policy", "expected \"sharing\" or \"stealing\", found \"" +
+                                               cfg.scheduler_policy + "\"");
   if (cfg.scheduler_threads > max_scheduler_threads)
     throw config_error("scheduler_threads",
                        "expected at most " + std::to_string(max_scheduler_threads) +

@@ -102,6 +102,12 @@ struct cache_config {
 struct runtime_config {
   /// CAF scheduler worker threads. 0 = one per core. At most max_scheduler_threads.
   std::size_t scheduler_threads{0};
+  /// CAF's scheduling policy: "sharing" (the default: one queue, idle workers sleep until a
+  /// message wakes one) or "stealing" (CAF's own default: a queue per worker, idle workers poll
+  /// and steal). corral's actors are woken mostly from other threads (requesters, loaders),
+  /// where stealing's polling sleeps delay each wake-up and a steal from a long queue costs
+  /// O(queue) in CAF 0.17: see docs/performance.md for the measurements.
+  std::string scheduler_policy{"sharing"};
   /// Threads that run loaders (user code that may block). Bounded: at most this many loads
   /// run at once across all caches. 1 to max_loader_threads.
   std::size_t loader_threads{8};

@@ -427,6 +427,7 @@ const std::vector<key_handler<runtime_config>>& runtime_keys() {
   using r = runtime_config;
   static const std::vector<key_handler<r>> keys = {
       count_key("scheduler_threads", &r::scheduler_threads),
+      string_key("scheduler_policy", &r::scheduler_policy),
       count_key("loader_threads", &r::loader_threads, 1),
       duration_key("metrics_cycle", &r::metrics_cycle),
       count_key("metrics_windows", &r::metrics_windows, 1),

@@ -37,6 +37,7 @@ caf::actor_system_config make_caf_config(const runtime_config& cfg) {
   caf::actor_system_config caf_cfg;
   if (cfg.scheduler_threads > 0)
     caf_cfg.set("scheduler.max-threads", cfg.scheduler_threads);
+  caf_cfg.set("scheduler.policy", caf::atom_from_string(cfg.scheduler_policy));
   // CAF prints its own log/console noise otherwise; corral reports through its own API.
   caf_cfg.set("logger.console", caf::atom("none"));
   register_message_types(caf_cfg);

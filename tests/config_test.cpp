@@ -66,6 +66,7 @@ void check_same(const corral::cache_config& a, const corral::cache_config& b) {
 
 void check_same(const corral::runtime_config& a, const corral::runtime_config& b) {
   CHECK(a.scheduler_threads == b.scheduler_threads);
+  CHECK(a.scheduler_policy == b.scheduler_policy);
   CHECK(a.loader_threads == b.loader_threads);
   REQUIRE(a.caches.size() == b.caches.size());
   for (std::size_t i = 0; i < a.caches.size(); ++i)
@@ -196,10 +197,10 @@ TEST_CASE("unknown keys list the known ones", "[config]") {
   check_parse_error(
       one_cache(R"("tll": "5s")"), "caches[0].tll",
       {"caches[0].tll: unknown key; known keys are name, loader, tier1, ttl, negative_ttl"});
-  check_parse_error(
-      R"({"loader_thread": 4})", "loader_thread",
-      {"known keys are scheduler_threads, loader_threads, metrics_cycle, metrics_windows, caches, "
-       "resources"});
+  check_parse_error(R"({"loader_thread": 4})", "loader_thread",
+                    {"known keys are scheduler_threads, scheduler_policy, loader_threads, "
+                     "metrics_cycle, metrics_windows, caches, "
+                     "resources"});
   check_parse_error(one_cache(R"("my key": 1)"), R"(caches[0]["my key"])", {"unknown key"});
 }
 
@@ -230,6 +231,7 @@ TEST_CASE("load_config_file reports unreadable files", "[config]") {
 TEST_CASE("to_json round-trips through parse_config", "[config]") {
   corral::runtime_config cfg;
   cfg.scheduler_threads = 3;
+  cfg.scheduler_policy = "stealing";
   cfg.loader_threads = 17;
   corral::cache_config c;
   c.name = "weird \"name\"\n";
@@ -319,6 +321,17 @@ TEST_CASE("thread counts are bounded with a config error, not a failed thread st
   cfg.loader_threads = 8;
   cfg.scheduler_threads = 1025;
   check_validate_error(cfg, "scheduler_threads", "expected at most 1024 threads, found 1025");
+}
+
+TEST_CASE("the scheduler policy is sharing by default and one of two names", "[config]") {
+  CHECK(corral::runtime_config{}.scheduler_policy == "sharing");
+  CHECK(corral::parse_config(R"({"scheduler_policy": "stealing"})").scheduler_policy == "stealing");
+  check_parse_error(R"({"scheduler_policy": "fifo"})", "scheduler_policy",
+                    {R"(expected "sharing" or "stealing", found "fifo")"});
+  check_parse_error(R"({"scheduler_policy": 3})", "scheduler_policy", {"expected a string"});
+  corral::runtime_config cfg;
+  cfg.scheduler_policy = "";
+  check_validate_error(cfg, "scheduler_policy", R"(expected "sharing" or "stealing", found "")");
 }
 
 TEST_CASE("a cache's store is checked when the config is parsed", "[config]") {

@@ -262,8 +262,8 @@ TEST_CASE("a request is counted before its requester is answered", "[metrics]") 
   std::uint64_t counted_when_answered = 0;
   auto sink = std::make_shared<callback_sink<std::string>>(
       [&](result<std::string>) { counted_when_answered = f.core->metrics_now().last.requests; });
-  caf::anon_send(f.core->supervisor,
-                 local_get_msg{"k", std::make_shared<reply_token>(sink, "k"), time_point::max()});
+  f.core->send_to_key(
+      "k", local_get_msg{"k", std::make_shared<reply_token>(sink, "k"), time_point::max()});
   f.run();
   f.finish_one_load();
   CHECK(counted_when_answered == 1);

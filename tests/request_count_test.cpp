@@ -36,7 +36,7 @@ std::uint64_t requests(fixture& f) {
 
 void send(fixture& f, const std::string& key, reply_token_ptr token,
           time_point deadline = time_point::max()) {
-  caf::anon_send(f.core->supervisor, local_get_msg{key, std::move(token), deadline});
+  f.core->send_to_key(key, local_get_msg{key, std::move(token), deadline});
   f.run();
 }
 

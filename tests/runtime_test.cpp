@@ -442,3 +442,17 @@ TEST_CASE("the runtime reports metrics per cycle, by message, as JSON and as Pro
   CHECK(to_prometheus(all).find("corral_requests_total{cache=\"m\"} 2\n") != std::string::npos);
   CHECK(c.metrics().total.hits == 1);
 }
+
+TEST_CASE("a runtime runs on either scheduler policy", "[runtime]") {
+  for (const char* policy : {"sharing", "stealing"}) {
+    corral::runtime_config cfg;
+    cfg.scheduler_policy = policy;
+    corral::runtime rt{cfg};
+    corral::cache_config c;
+    c.name = "c";
+    auto cache = rt.make_cache<std::string>(c, [](const std::string& k) { return "v:" + k; });
+    auto r = cache.get("k", std::chrono::seconds(10));
+    REQUIRE(r.ok());
+    CHECK(r.value() == "v:k");
+  }
+}

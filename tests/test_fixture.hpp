@@ -122,12 +122,13 @@ struct fixture {
     sched.run();
   }
 
-  /// Sends a local get (as cache<V>::get does on a miss) and returns its recorder.
+  /// Sends a local get to the key's actor (as cache<V>::get does on a miss) and returns its
+  /// recorder.
   std::shared_ptr<recording_sink> request(const std::string& key,
                                           time_point deadline = time_point::max()) {
     auto sink = std::make_shared<recording_sink>();
     auto token = std::make_shared<reply_token>(sink, key);
-    caf::anon_send(core->supervisor, local_get_msg{key, std::move(token), deadline});
+    core->send_to_key(key, local_get_msg{key, std::move(token), deadline});
     return sink;
   }
 
