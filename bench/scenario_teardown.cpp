@@ -22,31 +22,22 @@
 // that was not measured leaves them null and unmet.
 //
 // Protection against a teardown that grows quadratically: each size runs in a child made by
-// fork() before its runtime exists (CAF's threads belong to the runtime, so the child starts
-// with one thread; the parent holds no runtime while it forks). The child sends its figures
-// to the parent through a pipe after each step (load, passivation, shutdown, destroy), and
-// the parent prints the line. A child still in its teardown (shutdown + destroy) 180 s after
-// the teardown started is killed (timed_out, timed_out_in says in which step; the steps it
-// finished keep their figures, killed_after_s says how long the step had run); the load and the
-// passivation wait have limits of their own (600 s, 90 s). The next larger sizes are skipped
-// (skipped, reason) once a size's teardown took more than 60 s, timed out or failed.
+// fork() before its runtime exists (bench/child_process.hpp; CAF's threads belong to the
+// runtime, so the child starts with one thread; the parent holds no runtime while it forks).
+// The child sends its figures to the parent through a pipe after each step (load,
+// passivation, shutdown, destroy), and the parent prints the line. A child still in its
+// teardown (shutdown + destroy) 180 s after the teardown started is killed (timed_out,
+// timed_out_in says in which step, killed_after_s how long it had run; the steps it finished
+// keep their figures); the load and the passivation wait have limits of their own (600 s,
+// 90 s). The next larger sizes are skipped (skipped, reason) once a size's teardown took more
+// than 60 s, timed out or failed.
 //
 // baseline-singleflight: the same N keys through bench/singleflight_map.hpp (one thread, in
 // this process), and the time its destructor takes: the floor of freeing N entries.
-#include <poll.h>
-#include <signal.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
-#include <exception>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -55,6 +46,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/child_process.hpp"
 #include "bench/json_line.hpp"
 #include "bench/registry.hpp"
 #include "bench/singleflight_map.hpp"
@@ -129,22 +121,8 @@ struct child_report {
   double destroy_ms = 0;
 };
 
-void send(int fd, const child_report& r) {
-  const char* p = reinterpret_cast<const char*>(&r);
-  std::size_t left = sizeof r;
-  while (left > 0) {
-    auto n = ::write(fd, p, left);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return; // the parent is gone: nobody to tell
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-}
-
 /// The child's whole work for one size. Runs in the forked child.
-void child_main(int fd, std::size_t keys, mode m) {
+void child_main(const record_pipe& out, std::size_t keys, mode m) {
   child_report r;
   corral::runtime_config rc;
   std::optional<corral::runtime> rt;
@@ -185,7 +163,7 @@ void child_main(int fd, std::size_t keys, mode m) {
   r.load_s = seconds_between(t0, loaded);
   r.errors = errors.load();
   r.done = step::loaded;
-  send(fd, r);
+  out.send(r);
   std::fprintf(stderr, "teardown: %s, %zu keys loaded in %.1f s\n", mode_name(m), keys, r.load_s);
 
   if (m == mode::passivated) {
@@ -205,7 +183,7 @@ void child_main(int fd, std::size_t keys, mode m) {
   r.resident_actors = gauges.resident_actors;
   r.entries = gauges.entries;
   r.done = step::passivated;
-  send(fd, r);
+  out.send(r);
   cache.reset();
 
   const auto s0 = bench_clock::now();
@@ -213,20 +191,26 @@ void child_main(int fd, std::size_t keys, mode m) {
   const auto s1 = bench_clock::now();
   r.shutdown_ms = ms_between(s0, s1);
   r.done = step::shut_down;
-  send(fd, r);
+  out.send(r);
   rt.reset();
   r.destroy_ms = ms_between(s1, bench_clock::now());
   r.done = step::destroyed;
-  send(fd, r);
+  out.send(r);
 }
 
 struct outcome {
   child_report report;
-  bool timed_out = false;
-  double killed_after_s = 0; // time in the step that timed out
-  std::string failure;       // non-empty when the child died or could not start
+  child_status status;
+  bool timed_out() const { return status.timed_out; }
   double total_ms() const { return report.shutdown_ms + report.destroy_ms; }
-  bool complete() const { return !timed_out && failure.empty(); }
+  bool complete() const { return status.ok() && report.done == step::destroyed; }
+  std::string failure() const {
+    if (!status.failure.empty() || timed_out())
+      return status.failure;
+    if (report.done != step::destroyed)
+      return std::string{"child ended during "} + step_name(report.done);
+    return {};
+  }
 };
 
 /// The limit of the step after `done`.
@@ -244,84 +228,17 @@ std::chrono::seconds limit_after(step done) {
 /// Runs child_main in a child process and collects its reports.
 outcome run_child(std::size_t keys, mode m) {
   outcome o;
-  int fds[2];
-  if (::pipe(fds) != 0) {
-    o.failure = std::string{"pipe: "} + std::strerror(errno);
-    return o;
-  }
-  std::fflush(nullptr); // nothing buffered may be written twice
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    o.failure = std::string{"fork: "} + std::strerror(errno);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return o;
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    int status = 0;
-    try {
-      child_main(fds[1], keys, m);
-    } catch (const std::exception& ex) {
-      std::fprintf(stderr, "teardown: child failed: %s\n", ex.what());
-      status = 1;
-    }
-    std::fflush(nullptr);
-    ::_exit(status);
-  }
-  ::close(fds[1]);
-
-  // Whole records only; a record may arrive in pieces.
-  char buf[sizeof(child_report)];
-  std::size_t have = 0;
-  auto step_started = bench_clock::now();
-  // Shutdown and destroy share one limit, so a new record restarts the clock only before them.
-  bool eof = false;
-  while (!eof) {
-    const auto deadline = step_started + limit_after(o.report.done);
-    const auto now = bench_clock::now();
-    if (now >= deadline) {
-      o.timed_out = true;
-      o.killed_after_s = seconds_between(step_started, now);
-      break;
-    }
-    pollfd p{fds[0], POLLIN, 0};
-    const auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
-    const int ready = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(wait_ms.count(), 1)));
-    if (ready < 0 && errno == EINTR)
-      continue;
-    if (ready <= 0)
-      continue; // the deadline is checked at the top
-    const auto n = ::read(fds[0], buf + have, sizeof buf - have);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      eof = true;
-      break;
-    }
-    have += static_cast<std::size_t>(n);
-    if (have == sizeof buf) {
-      const auto before = o.report.done;
-      std::memcpy(&o.report, buf, sizeof buf);
-      have = 0;
-      if (before < step::passivated)
-        step_started = bench_clock::now();
-    }
-  }
-  ::close(fds[0]);
-  if (o.timed_out)
-    ::kill(pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!o.timed_out) {
-    if (WIFSIGNALED(status))
-      o.failure = "child killed by signal " + std::to_string(WTERMSIG(status));
-    else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-      o.failure = "child exited with status " + std::to_string(WEXITSTATUS(status));
-    else if (o.report.done != step::destroyed)
-      o.failure = std::string{"child ended during "} + step_name(o.report.done);
-  }
+  o.status = run_in_child<child_report>(
+      [&](const record_pipe& out) { child_main(out, keys, m); },
+      [&](const child_report& r) -> std::optional<std::chrono::milliseconds> {
+        const auto before = o.report.done;
+        o.report = r;
+        // Shutdown and destroy share one limit: only the steps before them start a new one.
+        if (before < step::passivated)
+          return limit_after(r.done);
+        return keep_limit;
+      },
+      limit_after(step::started));
   return o;
 }
 
@@ -348,12 +265,12 @@ void print_size(mode m, std::size_t keys, const outcome& o) {
       .field("total_ms", destroyed ? o.total_ms() : nothing)
       .field("us_per_key", destroyed ? o.total_ms() * 1000 / static_cast<double>(keys) : nothing)
       .field("errors", r.errors);
-  if (o.timed_out)
+  if (o.timed_out())
     line.field("timed_out", true)
         .field("timed_out_in", step_name(r.done))
-        .field("killed_after_s", o.killed_after_s);
-  if (!o.failure.empty())
-    line.field("failed", o.failure);
+        .field("killed_after_s", o.status.killed_after_s);
+  if (!o.failure().empty())
+    line.field("failed", o.failure());
   line.print();
 }
 
@@ -388,8 +305,8 @@ void run_mode(mode m, const std::vector<std::size_t>& sizes) {
     } else {
       results.emplace_back();
       skip_reason = std::to_string(keys) + " keys " +
-                    (o.timed_out ? std::string{"timed out in "} + step_name(o.report.done)
-                                 : "failed: " + o.failure);
+                    (o.timed_out() ? std::string{"timed out in "} + step_name(o.report.done)
+                                   : "failed: " + o.failure());
     }
   }
   const auto& smallest = results.front();
