@@ -8,10 +8,11 @@
 // `errors`. corral gets a fresh runtime (default loader_threads) and a fresh cache (ttl 1 h,
 // everything else default) per phase and size, so that every key is cold; the baseline a
 // fresh map. Both are measured in the same run, baseline first; the corral line carries the
-// same-run ratio and its targets. Not measured: before a runtime with more than 20,000
-// resident key actors is destroyed, the scenario waits (up to 30 s) for the default
-// idle_timeout to passivate them, because stopping a runtime with them all resident takes
-// tens of seconds at 100,000 today and grows quadratically (see the teardown scenario).
+// same-run ratio and its targets. Each corral measurement runs in a child process
+// (bench/child_process.hpp, forked before its runtime exists) that ends with _exit once it has
+// sent its figures: stopping a runtime that holds 200,000 key actors takes minutes today (see
+// the teardown scenario), and that is no part of any figure here. A child that fails or runs
+// longer than 10 minutes gives a corral line with `failed`.
 // Ratios on the corral lines: *_over_baseline = corral's latency / the baseline's (times
 // slower); ratio_to_baseline = corral's misses/s / the baseline's.
 //
@@ -35,13 +36,14 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "bench/child_process.hpp"
 #include "bench/json_line.hpp"
 #include "bench/registry.hpp"
 #include "bench/singleflight_map.hpp"
@@ -55,8 +57,7 @@ constexpr std::size_t warmup_keys = 500;
 constexpr auto idle_gap = std::chrono::milliseconds(50);
 constexpr std::size_t thread_counts[] = {2, 8, 32};
 constexpr auto get_timeout = std::chrono::seconds(30);
-constexpr std::uint64_t settle_above = 20'000;
-constexpr auto settle_limit = std::chrono::seconds(30);
+constexpr auto corral_limit = std::chrono::minutes(10);
 
 constexpr double target_sequential_p50_us = 15;
 constexpr double target_sequential_p99_us = 60;
@@ -111,19 +112,6 @@ public:
     return std::move(r).value();
   }
 
-  /// Before the runtime is destroyed: a runtime that stops with many key actors resident
-  /// takes long (see the teardown scenario), so with more than settle_above of them, waits
-  /// (at most settle_limit) for the default idle_timeout to passivate them.
-  void settle() const {
-    const auto t0 = bench_clock::now();
-    if (cache_.metrics().gauges.resident_actors <= settle_above)
-      return;
-    while (cache_.metrics().gauges.resident_actors > 0 && bench_clock::now() - t0 < settle_limit)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    std::fprintf(stderr, "miss: waited %.1f s for the key actors to passivate\n",
-                 seconds_between(t0, bench_clock::now()));
-  }
-
 private:
   static corral::cache_config config() {
     corral::cache_config cc;
@@ -142,7 +130,6 @@ public:
   static constexpr const char* name = "baseline-singleflight";
 
   std::optional<std::string> get(const std::string& key) { return map_.get(key, &value_of); }
-  void settle() const {}
 
 private:
   singleflight_map<std::string> map_;
@@ -200,36 +187,65 @@ json_line latency_line(const char* impl, const char* phase, const latencies& r) 
   return line;
 }
 
-/// A fresh Impl, destroyed before returning (neither its settle() nor corral's teardown is
-/// part of any figure).
-template <class Impl, class Measure> auto with_fresh(const char* what, const Measure& measure) {
-  std::fprintf(stderr, "miss: %s, %s...\n", Impl::name, what);
-  auto impl = std::make_unique<Impl>();
-  auto r = measure(*impl);
-  impl->settle();
-  const auto t0 = bench_clock::now();
-  impl.reset();
-  const double teardown = seconds_between(t0, bench_clock::now());
-  if (teardown > 1.0)
-    std::fprintf(stderr, "miss: %s, %s: teardown took %.1f s (not measured)\n", Impl::name, what,
-                 teardown);
+/// `measure` on a fresh baseline map, in this process.
+template <class Measure> auto on_baseline(const char* what, const Measure& measure) {
+  std::fprintf(stderr, "miss: %s, %s...\n", baseline_impl::name, what);
+  baseline_impl impl;
+  return measure(impl);
+}
+
+/// `measure` on a fresh corral runtime and cache, in a child process that ends without
+/// stopping the runtime. nullopt, and `why`, when the child failed.
+template <class Measure>
+auto on_corral(const char* what, const Measure& measure, std::string& why) {
+  using figures = decltype(measure(std::declval<corral_impl&>()));
+  std::fprintf(stderr, "miss: %s, %s (child process)...\n", corral_impl::name, what);
+  std::optional<figures> r;
+  const auto st = run_in_child<figures>(
+      [&](const record_pipe& out) {
+        auto* impl = new corral_impl; // never deleted: the child's _exit takes it away
+        out.send(measure(*impl));
+      },
+      [&](const figures& f) {
+        r = f;
+        return keep_limit;
+      },
+      corral_limit);
+  if (st.timed_out)
+    why = "timed out after " + std::to_string(static_cast<long>(st.killed_after_s)) + " s";
+  else if (!st.ok())
+    why = st.failure;
+  else if (!r)
+    why = "the child sent no figures";
+  if (!why.empty())
+    r.reset();
   return r;
+}
+
+/// The corral line of a phase whose child failed.
+json_line failed_line(const char* phase, const std::string& why) {
+  json_line line{"miss", corral_impl::name};
+  line.field("phase", phase).field("failed", why).field("met", false);
+  return line;
 }
 
 void run_sequential(const sizes& sz) {
   const auto warmup = key_range("wrm", 0, warmup_keys);
   const auto keys = key_range("key", 0, sz.sequential);
   auto measure = [&](auto& impl) { return time_each(impl, warmup, keys, {}); };
-  const auto base = with_fresh<baseline_impl>("sequential", measure);
-  const auto mine = with_fresh<corral_impl>("sequential", measure);
-  latency_line(corral_impl::name, "sequential", mine)
-      .field("p50_over_baseline", mine.p50_us / base.p50_us)
-      .field("p99_over_baseline", mine.p99_us / base.p99_us)
-      .field("target_p50_us", target_sequential_p50_us)
-      .field("target_p99_us", target_sequential_p99_us)
-      .field("met", mine.p50_us <= target_sequential_p50_us &&
-                        mine.p99_us <= target_sequential_p99_us && mine.errors == 0)
-      .print();
+  const auto base = on_baseline("sequential", measure);
+  std::string why;
+  if (const auto mine = on_corral("sequential", measure, why))
+    latency_line(corral_impl::name, "sequential", *mine)
+        .field("p50_over_baseline", mine->p50_us / base.p50_us)
+        .field("p99_over_baseline", mine->p99_us / base.p99_us)
+        .field("target_p50_us", target_sequential_p50_us)
+        .field("target_p99_us", target_sequential_p99_us)
+        .field("met", mine->p50_us <= target_sequential_p50_us &&
+                          mine->p99_us <= target_sequential_p99_us && mine->errors == 0)
+        .print();
+  else
+    failed_line("sequential", why).print();
   latency_line(baseline_impl::name, "sequential", base).print();
 }
 
@@ -237,15 +253,18 @@ void run_after_idle(const sizes& sz) {
   const auto warmup = key_range("wrm", 0, warmup_keys);
   const auto keys = key_range("key", 0, sz.after_idle);
   auto measure = [&](auto& impl) { return time_each(impl, warmup, keys, idle_gap); };
-  const auto base = with_fresh<baseline_impl>("after_idle", measure);
-  const auto mine = with_fresh<corral_impl>("after_idle", measure);
-  latency_line(corral_impl::name, "after_idle", mine)
-      .field("idle_ms", static_cast<std::int64_t>(idle_gap.count()))
-      .field("p50_over_baseline", mine.p50_us / base.p50_us)
-      .field("p99_over_baseline", mine.p99_us / base.p99_us)
-      .field("target_p50_us", target_after_idle_p50_us)
-      .field("met", mine.p50_us <= target_after_idle_p50_us && mine.errors == 0)
-      .print();
+  const auto base = on_baseline("after_idle", measure);
+  std::string why;
+  if (const auto mine = on_corral("after_idle", measure, why))
+    latency_line(corral_impl::name, "after_idle", *mine)
+        .field("idle_ms", static_cast<std::int64_t>(idle_gap.count()))
+        .field("p50_over_baseline", mine->p50_us / base.p50_us)
+        .field("p99_over_baseline", mine->p99_us / base.p99_us)
+        .field("target_p50_us", target_after_idle_p50_us)
+        .field("met", mine->p50_us <= target_after_idle_p50_us && mine->errors == 0)
+        .print();
+  else
+    failed_line("after_idle", why).print();
   latency_line(baseline_impl::name, "after_idle", base)
       .field("idle_ms", static_cast<std::int64_t>(idle_gap.count()))
       .print();
@@ -319,14 +338,18 @@ void run_threads(const sizes& sz) {
       ranges.push_back(key_range("key", t * per_thread, per_thread));
     const std::string what = "threads=" + std::to_string(threads);
     auto measure = [&](auto& impl) { return run_parallel(impl, ranges); };
-    const auto base = with_fresh<baseline_impl>(what.c_str(), measure);
-    const auto mine = with_fresh<corral_impl>(what.c_str(), measure);
-    const double ratio = mine.misses_per_s / base.misses_per_s;
-    throughput_line(corral_impl::name, mine)
-        .field("ratio_to_baseline", ratio)
-        .field("target_ratio_to_baseline", target_threads_ratio)
-        .field("met", ratio >= target_threads_ratio && mine.errors == 0)
-        .print();
+    const auto base = on_baseline(what.c_str(), measure);
+    std::string why;
+    if (const auto mine = on_corral(what.c_str(), measure, why)) {
+      const double ratio = mine->misses_per_s / base.misses_per_s;
+      throughput_line(corral_impl::name, *mine)
+          .field("ratio_to_baseline", ratio)
+          .field("target_ratio_to_baseline", target_threads_ratio)
+          .field("met", ratio >= target_threads_ratio && mine->errors == 0)
+          .print();
+    } else {
+      failed_line("threads", why).field("threads", threads).print();
+    }
     throughput_line(baseline_impl::name, base).print();
   }
 }
@@ -385,14 +408,18 @@ void run_scale(const sizes& sz) {
   auto measure_big = [&](auto& impl) { return fill_cold(impl, keys); };
   const std::string small_what = "scale, " + std::to_string(sz.scale_small) + " keys";
   const std::string big_what = "scale, " + std::to_string(sz.scale_big) + " keys";
-  const auto base_small = with_fresh<baseline_impl>(small_what.c_str(), measure_small);
-  const auto base_big = with_fresh<baseline_impl>(big_what.c_str(), measure_big);
-  const auto mine_small = with_fresh<corral_impl>(small_what.c_str(), measure_small);
-  const auto mine_big = with_fresh<corral_impl>(big_what.c_str(), measure_big);
-  scale_line(corral_impl::name, mine_small, mine_big)
-      .field("per_key_us_small_over_baseline", mine_small.per_key_us / base_small.per_key_us)
-      .field("per_key_us_big_over_baseline", mine_big.per_key_us / base_big.per_key_us)
-      .print();
+  const auto base_small = on_baseline(small_what.c_str(), measure_small);
+  const auto base_big = on_baseline(big_what.c_str(), measure_big);
+  std::string why;
+  const auto mine_small = on_corral(small_what.c_str(), measure_small, why);
+  const auto mine_big = mine_small ? on_corral(big_what.c_str(), measure_big, why) : std::nullopt;
+  if (mine_small && mine_big)
+    scale_line(corral_impl::name, *mine_small, *mine_big)
+        .field("per_key_us_small_over_baseline", mine_small->per_key_us / base_small.per_key_us)
+        .field("per_key_us_big_over_baseline", mine_big->per_key_us / base_big.per_key_us)
+        .print();
+  else
+    failed_line("scale", why).print();
   scale_line(baseline_impl::name, base_small, base_big).print();
 }
 
