@@ -27,6 +27,10 @@ namespace {
 constexpr std::size_t requesters = 1000;
 constexpr auto loader_delay = std::chrono::milliseconds(50);
 const std::string spike_key = "spike-key-0001";
+// Targets of the corral line: the load starts within 2 ms of the release, and the last
+// requester is served within 10 ms of the loader's own duration.
+constexpr double target_first_load_started_ms = 2;
+constexpr double target_all_served_over_loader_ms = 10;
 
 /// The slow loader: sleeps 50 ms, counts its calls and records when they ran.
 class slow_loader {
@@ -129,10 +133,16 @@ void run_spike_scenario(const options&) {
       return v.ok() && v.value() == "value-of-" + spike_key;
     });
     auto counters = cache.counters();
+    const double first_load_started_ms = ms_between(r.released, loader.first_start());
+    const double served_over_loader_ms = r.served_ms.back() - loader.mean_ms();
     spike_line("corral", r, loader)
         .field("counter_loads", counters[static_cast<std::size_t>(corral::counter::loads)])
         .field("counter_misses", counters[static_cast<std::size_t>(corral::counter::misses)])
         .field("counter_hits", counters[static_cast<std::size_t>(corral::counter::hits)])
+        .field("target_first_load_started_ms", target_first_load_started_ms)
+        .field("target_all_served_over_loader_ms", target_all_served_over_loader_ms)
+        .field("met", first_load_started_ms <= target_first_load_started_ms &&
+                          served_over_loader_ms <= target_all_served_over_loader_ms)
         .print();
   }
   {
