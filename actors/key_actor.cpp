@@ -10,6 +10,7 @@
 
 #include "runtime/backoff.hpp"
 #include "runtime/cache_tier.hpp"
+#include "runtime/caf_thread.hpp"
 #include "runtime/epoch.hpp"
 
 namespace corral {
@@ -403,6 +404,7 @@ key_actor::behavior_type key_actor_impl(self_ptr self, cache_core_ptr core, std:
 
 key_actor spawn_key_actor(caf::actor_system& sys, cache_core_ptr core, std::string key,
                           std::size_t hash) {
+  detail::caf_thread_guard guard; // usually a requester's thread: see caf_thread.hpp
   return sys.spawn<caf::lazy_init>(key_actor_impl, std::move(core), std::move(key), hash);
 }
 

@@ -11,6 +11,7 @@
 #include "actors/cache_supervisor.hpp"
 #include "actors/writer.hpp"
 #include "messages/cache_messages.hpp"
+#include "runtime/caf_thread.hpp"
 #include "runtime/store_lookup.hpp"
 #include "runtime/type_name.hpp"
 #include "store/store_config.hpp"
@@ -131,6 +132,7 @@ struct runtime::impl {
 
 runtime::runtime(runtime_config cfg) {
   validate(cfg);
+  detail::caf_thread_guard guard; // the runtime may be destroyed on another thread
   impl_ = std::make_unique<impl>(std::move(cfg));
 }
 
@@ -263,7 +265,10 @@ cache_core_ptr runtime::start_cache(const cache_config& cfg, const value_ops& op
   core->tier1 = std::move(tier1);
   core->batch_loader = std::move(batch);
   core->write_behind = std::move(write_behind);
-  spawn_cache_supervisor(impl_->sys, core);
+  {
+    detail::caf_thread_guard guard;
+    spawn_cache_supervisor(impl_->sys, core);
+  }
   caf::anon_send(impl_->metrics, watch_cache_msg{core});
   impl_->caches.emplace(cfg.name, core);
   return core;
@@ -358,6 +363,7 @@ void runtime::shutdown(std::chrono::milliseconds grace) {
   flush_write_behind_caches(caches);
   // Stop supervisors first: they fail every parked request and stop their key actors.
   {
+    detail::caf_thread_guard guard;
     caf::scoped_actor self{impl_->sys};
     for (auto& kv : caches) {
       kv.second->closing = true;
