@@ -94,7 +94,8 @@ public:
   explicit key_logic(self_ptr self) : self_(self), st_(self->state), cfg_(st_.core->cfg) {}
 
   /// A request routed to this actor: answer it now or park it.
-  void on_get(reply_token_ptr token, time_point deadline) {
+  /// `local`: from a handle on this process (its token may be answered from a loader thread).
+  void on_get(reply_token_ptr token, time_point deadline, bool local) {
     ++st_.processed;
     auto now = st_.core->now();
     detail::epoch_guard guard;
@@ -130,11 +131,11 @@ public:
       return;
     }
     auto id = ++st_.next_waiter_id;
-    st_.waiters.push_back({id, std::move(token)});
+    st_.waiters.push_back({id, token});
     ++st_.core->metrics.parked_waiters;
     if (deadline != time_point::max())
       self_->delayed_send(self_, deadline - now, deadline_atom::value, id);
-    start_load();
+    start_load(local ? std::move(token) : nullptr);
   }
 
   void on_refresh() {
@@ -240,7 +241,11 @@ public:
   }
 
 private:
-  void start_load() {
+  /// Starts a load unless one is in flight. `lead`, the local request that asked for it (if
+  /// any), is answered by the loader thread as soon as a value is loaded, before this actor
+  /// publishes it and answers the others: one thread hand-off fewer on the miss path. Its token
+  /// stays among the waiters, so whichever answer comes first is the one it gets.
+  void start_load(reply_token_ptr lead = nullptr) {
     if (st_.current_load != 0 || !st_.core->can_load())
       return;
     auto id = ++st_.next_load_id;
@@ -257,13 +262,15 @@ private:
         self_->send(batcher, batch_item_msg{key, id, version, me, abandoned});
       queued = static_cast<bool>(batcher);
     } else
-      queued = core->submit([core, key, id, version, me, abandoned] {
+      queued = core->submit([core, key, id, version, me, abandoned, lead = std::move(lead)] {
         std::shared_ptr<load_outcome> out;
         if (abandoned->load()) {
           out = std::make_shared<load_outcome>();
           out->skipped = true;
         } else {
           out = core->run_load(key);
+          if (lead && out->result == load_outcome::kind::value) // this thread owns the entry
+            lead->deliver(outcome::of(out->value.get()), core->counters, counter::misses);
         }
         core->post_to(me, load_done_msg{id, version, std::move(out)});
       });
@@ -374,15 +381,17 @@ key_actor::behavior_type key_actor_impl(self_ptr self, cache_core_ptr core, std:
       [self](get_atom, const std::string&) -> caf::result<std::string> {
         auto promise = self->make_response_promise<std::string>();
         auto sink = std::make_shared<promise_sink>(promise, self->state.core->ops);
+        // A CAF response promise is answered from this actor only (its context is not
+        // thread-safe): not local.
         key_logic{self}.on_get(std::make_shared<reply_token>(sink, self->state.key,
                                                              self->state.core,
                                                              &self->state.core->counters),
-                               time_point::max());
+                               time_point::max(), false);
         key_logic{self}.report_if_idle();
         return promise;
       },
       [self](local_get_msg& msg) {
-        key_logic{self}.on_get(std::move(msg.token), msg.deadline);
+        key_logic{self}.on_get(std::move(msg.token), msg.deadline, true);
         key_logic{self}.report_if_idle();
       },
       [self](refresh_atom) {

@@ -358,3 +358,57 @@ TEST_CASE("a refresh that starts no load leaves the key actor idle", "[key_actor
   CHECK(s.resident_actors == 1);
   CHECK(s.busy_actors == 0);
 }
+
+TEST_CASE("the request that started a load is answered by the loader thread, the others by the "
+          "actor",
+          "[key_actor]") {
+  fixture f{with_ttl(ms(1000))};
+  auto lead = f.request("k");
+  f.run();
+  auto other = f.request("k"); // parks behind the load in flight
+  f.run();
+  REQUIRE(f.loads.run_one()); // only the load job: the actor has not seen its result yet
+  REQUIRE(lead->results.size() == 1);
+  CHECK(lead->results[0].value() == "v:k");
+  CHECK(other->results.empty());
+  CHECK_FALSE(f.handle.try_get("k").has_value()); // published by the actor, not yet
+  f.run();
+  REQUIRE(other->results.size() == 1);
+  CHECK(other->results[0].value() == "v:k");
+  REQUIRE(lead->results.size() == 1); // answered once
+  CHECK(f.count(counter::misses) == 2);
+  CHECK(f.handle.try_get("k") == std::optional<std::string>{"v:k"});
+}
+
+TEST_CASE("a leading request that passed its deadline is not answered again by the loader thread",
+          "[key_actor]") {
+  fixture f{with_ttl(ms(1000))};
+  auto lead = f.request("k", f.now() + ms(10));
+  f.run();
+  auto other = f.request("k");
+  f.run();
+  f.advance(ms(20));
+  REQUIRE(lead->results.size() == 1);
+  CHECK(lead->results[0].code() == errc::timeout);
+  f.finish_one_load();
+  CHECK(lead->results.size() == 1);
+  REQUIRE(other->results.size() == 1);
+  CHECK(other->results[0].value() == "v:k");
+  CHECK(f.count(counter::timeouts) == 1);
+  CHECK(f.count(counter::misses) == 1);
+}
+
+TEST_CASE("a failed load leaves the leading request to the actor's error handling", "[key_actor]") {
+  auto cfg = with_ttl(ms(1000));
+  fixture f{cfg};
+  f.loader->script = [](const std::string&) -> std::optional<std::string> {
+    throw std::runtime_error("backend down");
+  };
+  auto lead = f.request("k");
+  f.run();
+  REQUIRE(f.loads.run_one());
+  CHECK(lead->results.empty()); // the loader thread answers only values
+  f.run();
+  REQUIRE(lead->results.size() == 1);
+  CHECK(lead->results[0].code() == errc::load_failed);
+}
