@@ -39,7 +39,7 @@ void flush(self_ptr self) {
     std::vector<std::string> keys;
     std::vector<std::size_t> called;
     for (std::size_t i = 0; i < items->size(); ++i) {
-      if (!(*items)[i].abandoned->load()) {
+      if (!(*items)[i].flags->abandoned.load()) {
         keys.push_back((*items)[i].key);
         called.push_back(i);
       }
@@ -50,6 +50,7 @@ void flush(self_ptr self) {
       outs[called[j]] = std::move(loaded[j]);
     for (std::size_t i = 0; i < items->size(); ++i) {
       auto& item = (*items)[i];
+      item.flags->finished.store(true);
       if (!outs[i]) {
         outs[i] = std::make_shared<load_outcome>();
         outs[i]->skipped = true;

@@ -63,6 +63,18 @@ public:
     self_->delayed_send(self_, housekeeping_period(st_.core->cfg), housekeep_atom::value);
   }
 
+  /// Tells the key actors whose loads passed load_timeout, and arms the cache's one load timer
+  /// for the oldest load left.
+  void check_loads() {
+    auto now = st_.core->now();
+    auto next = time_point::max();
+    for (auto& x : st_.core->watched_loads.take_expired(now, next))
+      if (auto actor = caf::actor_cast<key_actor>(x.owner))
+        self_->send(actor, load_timeout_atom::value, x.load_id);
+    if (next != time_point::max())
+      self_->delayed_send(self_, next - now, load_check_atom::value);
+  }
+
   cache_status status() const {
     auto& core = *st_.core;
     cache_status s;
@@ -202,6 +214,7 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
       [self](status_atom) -> cache_status { return supervisor_logic{self}.status(); },
       [self](metrics_atom) -> metrics_snapshot { return self->state.core->metrics_now(); },
       [self](housekeep_atom) { supervisor_logic{self}.housekeep(); },
+      [self](load_check_atom) { supervisor_logic{self}.check_loads(); },
       [self](shutdown_atom) { supervisor_logic{self}.shutdown(); },
   };
 }

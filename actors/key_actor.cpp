@@ -65,9 +65,9 @@ struct key_state {
   std::vector<waiter> waiters;
   std::uint64_t next_waiter_id = 0;
   std::uint64_t current_load = 0; // id of the load waiters wait on; 0 = none
-  /// Set when the current load is abandoned (load_timeout): if its job has not started yet,
-  /// the loader is not called at all.
-  std::shared_ptr<std::atomic<bool>> current_abandoned;
+  /// The current load's flags: abandoned (load_timeout) before its job started, the loader is
+  /// not called at all.
+  std::shared_ptr<load_flags> current_flags;
   std::uint64_t next_load_id = 0;
   std::size_t outstanding_loads = 0; // including loads abandoned after load_timeout
   unsigned failures = 0;             // consecutive failed loads
@@ -202,7 +202,7 @@ public:
     // Abandon the load: its waiters are answered now; a late success is still stored, and a
     // job still queued will not call the loader at all.
     st_.current_load = 0;
-    st_.current_abandoned->store(true);
+    st_.current_flags->abandoned.store(true);
     auto now = st_.core->now();
     detail::epoch_guard guard;
     const entry* e = st_.core->table.find_exact(st_.key);
@@ -252,19 +252,19 @@ private:
     auto version = st_.core->table.next_version();
     auto core = st_.core;
     auto key = st_.key;
-    auto abandoned = std::make_shared<std::atomic<bool>>(false);
+    auto flags = std::make_shared<load_flags>();
     // A weak address: a job stuck past shutdown must not keep the actor (and its system) alive.
     auto me = self_->address();
     bool queued = true;
     if (core->batch_loader) {
       auto batcher = core->batcher_handle();
       if (batcher)
-        self_->send(batcher, batch_item_msg{key, id, version, me, abandoned});
+        self_->send(batcher, batch_item_msg{key, id, version, me, flags});
       queued = static_cast<bool>(batcher);
     } else
-      queued = core->submit([core, key, id, version, me, abandoned, lead = std::move(lead)] {
+      queued = core->submit([core, key, id, version, me, flags, lead = std::move(lead)] {
         std::shared_ptr<load_outcome> out;
-        if (abandoned->load()) {
+        if (flags->abandoned.load()) {
           out = std::make_shared<load_outcome>();
           out->skipped = true;
         } else {
@@ -272,6 +272,7 @@ private:
           if (lead && out->result == load_outcome::kind::value) // this thread owns the entry
             lead->deliver(outcome::of(out->value.get()), core->counters, counter::misses);
         }
+        flags->finished.store(true);
         core->post_to(me, load_done_msg{id, version, std::move(out)});
       });
     if (!queued) {
@@ -282,14 +283,19 @@ private:
       return;
     }
     st_.current_load = id;
-    st_.current_abandoned = std::move(abandoned);
+    st_.current_flags = flags;
     ++st_.outstanding_loads;
     st_.core->count(counter::loads);
     if (st_.waiters.empty())
       st_.core->count(counter::refreshes); // nobody waits: a background refresh
     ++st_.core->metrics.loads_in_flight;
-    if (cfg_.load_timeout.count() > 0)
-      self_->delayed_send(self_, cfg_.load_timeout, load_timeout_atom::value, id);
+    if (cfg_.load_timeout.count() > 0) {
+      // The supervisor times the load out (load_watch.hpp); only an unarmed watch needs a timer.
+      auto deadline = saturating_add(st_.core->now(), cfg_.load_timeout);
+      if (st_.core->watched_loads.add(deadline, st_.me, id, std::move(flags)))
+        if (auto supervisor = st_.core->supervisor_handle())
+          self_->delayed_send(supervisor, cfg_.load_timeout, load_check_atom::value);
+    }
   }
 
   /// Writes a source value back to tier 1, after the requesters are answered and only while it

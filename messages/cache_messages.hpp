@@ -17,6 +17,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "runtime/entry.hpp"
+#include "runtime/load_watch.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/reply.hpp"
 
@@ -32,6 +33,7 @@ using status_atom = caf::atom_constant<caf::atom("status")>;
 using refresh_atom = caf::atom_constant<caf::atom("refresh")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using load_timeout_atom = caf::atom_constant<caf::atom("load_tmo")>;
+using load_check_atom = caf::atom_constant<caf::atom("load_chk")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using housekeep_atom = caf::atom_constant<caf::atom("housekeep")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
@@ -89,9 +91,9 @@ struct batch_item_msg {
   std::uint64_t load_id = 0;
   std::uint64_t version = 0;
   caf::actor_addr requester; // the key actor: gets a load_done_msg with this load_id
-  /// Set by the key actor when it gives up on the load (load_timeout): if the batch has not
-  /// started yet, the key is left out of the call.
-  std::shared_ptr<std::atomic<bool>> abandoned;
+  /// Shared with the key actor: abandoned (load_timeout) before the batch started, the key is
+  /// left out of the call; finished once the call returned.
+  std::shared_ptr<load_flags> flags;
 };
 
 struct batch_report; // runtime/write_batch.hpp
@@ -142,7 +144,7 @@ using cache_actor =
 
 /// The supervisor implements the public interface plus housekeeping and shutdown.
 using supervisor_actor =
-    cache_actor::extend<caf::reacts_to<housekeep_atom>,
+    cache_actor::extend<caf::reacts_to<housekeep_atom>, caf::reacts_to<load_check_atom>,
                         caf::reacts_to<invalidate_atom, std::string, std::uint64_t>,
                         caf::reacts_to<shutdown_atom>>;
 

@@ -23,6 +23,7 @@
 #include "runtime/entry_table.hpp"
 #include "runtime/executor.hpp"
 #include "runtime/key_registry.hpp"
+#include "runtime/load_watch.hpp"
 #include "runtime/metrics_store.hpp"
 #include "runtime/xfetch.hpp"
 
@@ -105,6 +106,8 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
   entry_table table;
   /// The resident key actors: how requesters find a key's actor (see send_to_key).
   key_registry keys;
+  /// Loads that may still pass load_timeout (one timer per cache, not one per load).
+  load_watch watched_loads;
   metric_sources metrics; // live counters, histograms and gauges
   thread_counters& counters = metrics.counters;
   metrics_store windows;       // folded once per cycle by the metrics actor
