@@ -15,10 +15,16 @@
 // heap_bytes_per_key is the same delta measured as malloc's bytes in use (mallinfo2), which is
 // insensitive to pages malloc keeps or returns.
 //
+// resident_actor (a corral line of its own): heap bytes per key after 100,000 keys were loaded
+// through get() with idle_timeout 1 h (every key's actor stays resident), minus the same after
+// 100,000 puts (no actor); the difference is the cost of one resident key actor.
+//
 // idle_actors (corral line only): a cache with idle_timeout 100 ms and prune_interval 50 ms
 // gets 1,000 distinct keys through its loader, which makes 1,000 key actors; the status is then
 // polled every 10 ms for up to 5 s until resident_actors reaches 0. peak_actors is the highest
 // resident_actors seen, idle_actors what is left at the end (target 0).
+#include <malloc.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -153,6 +159,29 @@ idle_result measure_idle_actors() {
   return r;
 }
 
+/// Heap bytes per key once `keys` keys are in a fresh cache: loaded through get() (each key's
+/// actor stays resident: idle_timeout 1 h) or put (no actor at all). The difference is what one
+/// resident key actor costs, its registry slot included.
+double heap_per_key(std::size_t keys, bool through_actors) {
+  corral::runtime rt{};
+  corral::cache_config cc;
+  cc.name = "resident";
+  cc.idle_timeout = std::chrono::hours(1);
+  auto cache =
+      rt.make_cache<value16>(cc, [](const std::string& key) { return value_for(key.size()); });
+  char buf[32];
+  malloc_trim(0);
+  const auto before = heap_in_use_bytes();
+  for (std::size_t i = 0; i < keys; ++i) {
+    if (through_actors)
+      (void)cache.get(key_into(buf, i));
+    else
+      cache.put(key_into(buf, i), value_for(i));
+  }
+  const auto after = heap_in_use_bytes();
+  return (static_cast<double>(after) - static_cast<double>(before)) / static_cast<double>(keys);
+}
+
 void run_memory(const options& opt) {
   const std::size_t keys = opt.quick ? 100'000 : 1'000'000;
   {
@@ -175,6 +204,19 @@ void run_memory(const options& opt) {
         .field("idle_loads", idle.loads)
         .field("idle_passivations", idle.passivations)
         .field("idle_errors", idle.get_errors + idle.status_errors)
+        .print();
+  }
+  {
+    const std::size_t actor_keys = opt.quick ? 20'000 : 100'000;
+    std::fprintf(stderr, "memory: corral resident key actors, %zu keys...\n", actor_keys);
+    const auto with_actor = heap_per_key(actor_keys, true);
+    const auto put_only = heap_per_key(actor_keys, false);
+    json_line line{"memory", "corral"};
+    line.field("phase", "resident_actor")
+        .field("keys", actor_keys)
+        .field("heap_bytes_per_key_loaded", with_actor)
+        .field("heap_bytes_per_key_put", put_only)
+        .field("heap_bytes_per_resident_actor", with_actor - put_only)
         .print();
   }
   {

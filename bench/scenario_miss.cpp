@@ -10,9 +10,9 @@
 // fresh map. Both are measured in the same run, baseline first; the corral line carries the
 // same-run ratio and its targets. Each corral measurement runs in a child process
 // (bench/child_process.hpp, forked before its runtime exists) that ends with _exit once it has
-// sent its figures: stopping a runtime that holds 200,000 key actors takes minutes today (see
-// the teardown scenario), and that is no part of any figure here. A child that fails or runs
-// longer than 10 minutes gives a corral line with `failed`.
+// sent its figures, so that no figure here includes stopping a runtime of 200,000 resident key
+// actors (the teardown scenario measures that). A child that fails or runs longer than 10
+// minutes gives a corral line with `failed`.
 // Ratios on the corral lines: *_over_baseline = corral's latency / the baseline's (times
 // slower); ratio_to_baseline = corral's misses/s / the baseline's.
 //
@@ -25,6 +25,9 @@
 //               (--quick 20,000), split into disjoint ranges; all threads parked on one
 //               reader-writer lock and released at once. misses/s = keys / (release -> last
 //               thread done). Target: corral >= 0.25 x the baseline's misses/s.
+//   handoff_floor  what bounds the above on this machine: a condition-variable round trip
+//               between two threads (two hand-offs), hot and after 50 ms of idleness; a cold
+//               miss makes three (requester -> key actor -> loader -> requester).
 //   scale       1 thread loads keys 0..N-1 cold through get(), for N = 10,000 and 1,000,000
 //               (--quick 10,000 and 100,000), each on a fresh cache: per_key_us = total / N
 //               (the mean over a cache that grows from 0 to N resident keys), misses_per_s,
@@ -34,8 +37,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -423,8 +428,61 @@ void run_scale(const sizes& sz) {
   scale_line(baseline_impl::name, base_small, base_big).print();
 }
 
+/// One condition-variable hand-off there and back between two threads, as corral's threads
+/// hand a miss on: the floor under each of a cold miss's three hand-offs on this machine.
+struct handoff_channel {
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool full = false;
+  void put() {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      full = true;
+    }
+    cv.notify_one();
+  }
+  void take() {
+    std::unique_lock<std::mutex> lock{mtx};
+    cv.wait(lock, [&] { return full; });
+    full = false;
+  }
+};
+
+void run_handoff_floor(const sizes& sz) {
+  for (int idle_ms : {0, 50}) {
+    const std::size_t n = idle_ms == 0 ? sz.sequential : sz.after_idle;
+    handoff_channel there, back;
+    std::thread echo([&] {
+      for (std::size_t i = 0; i < n; ++i) {
+        there.take();
+        back.put();
+      }
+    });
+    std::vector<double> us;
+    us.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (idle_ms > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(idle_ms));
+      const auto t0 = bench_clock::now();
+      there.put();
+      back.take();
+      us.push_back(std::chrono::duration<double, std::micro>(bench_clock::now() - t0).count());
+    }
+    echo.join();
+    std::sort(us.begin(), us.end());
+    json_line{"miss", "condvar-round-trip"}
+        .field("phase", "handoff_floor")
+        .field("idle_ms", idle_ms)
+        .field("round_trips", n)
+        .field("p50_us", us[n / 2])
+        .field("p99_us", us[n * 99 / 100])
+        .print();
+  }
+}
+
 void run_miss(const options& opt) {
   const auto sz = sizes_for(opt);
+  run_handoff_floor(sz);
   run_sequential(sz);
   run_after_idle(sz);
   run_threads(sz);
