@@ -53,8 +53,9 @@ public:
     return fut;
   }
 
-  /// Asynchronous get with a callback: called on this thread on a hit, otherwise on a CAF
-  /// thread, exactly once. The callback must not block.
+  /// Asynchronous get with a callback: called exactly once, on this thread on a hit, otherwise
+  /// on one of corral's threads (a CAF worker, or the loader thread that loaded the value).
+  /// The callback must not block: it holds up that thread's other work.
   void get_async(std::string_view key, std::function<void(result<V>)> callback,
                  std::optional<duration> timeout = std::nullopt) const {
     if (auto r = from_memory(key)) {
