@@ -8,6 +8,17 @@
 using namespace corral;
 using namespace corral::test;
 
+namespace {
+
+cache_config timed_loads() {
+  cache_config c;
+  c.ttl = std::chrono::seconds(60);
+  c.load_timeout = ms(100);
+  return c;
+}
+
+} // namespace
+
 TEST_CASE("the load watch asks for a timer only when none is armed", "[load_watch]") {
   load_watch w;
   time_point t0{};
@@ -41,10 +52,7 @@ TEST_CASE("finished loads leave the watch as new loads arrive", "[load_watch]") 
 
 TEST_CASE("loads that return before their deadline are never timed out",
           "[load_watch][key_actor]") {
-  cache_config c;
-  c.ttl = std::chrono::seconds(60);
-  c.load_timeout = ms(100);
-  fixture f{c};
+  fixture f{timed_loads()};
   std::vector<std::shared_ptr<recording_sink>> sinks;
   for (const char* key : {"a", "b", "c"}) {
     sinks.push_back(f.request(key));
@@ -65,10 +73,7 @@ TEST_CASE("loads that return before their deadline are never timed out",
 
 TEST_CASE("a load still running at its deadline is timed out, one after another",
           "[load_watch][key_actor]") {
-  cache_config c;
-  c.ttl = std::chrono::seconds(60);
-  c.load_timeout = ms(100);
-  fixture f{c};
+  fixture f{timed_loads()};
   auto a = f.request("a");
   f.run();
   f.advance(ms(40));

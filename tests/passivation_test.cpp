@@ -6,22 +6,9 @@
 using namespace corral;
 using namespace corral::test;
 
-namespace {
-
-cache_config passivating() {
-  cache_config c;
-  c.ttl = std::chrono::seconds(60);
-  c.load_timeout = duration::zero();
-  c.idle_timeout = ms(100);
-  c.prune_interval = ms(20);
-  return c;
-}
-
-} // namespace
-
 TEST_CASE("a request routed to an idle actor before its passivation keeps the actor",
           "[passivation]") {
-  fixture f{passivating()};
+  fixture f{housekeeping_config()};
   f.load("k");
   f.advance(ms(90));
   auto w = f.request("k"); // routed, not yet handled: the actor is no longer a candidate
@@ -40,7 +27,7 @@ TEST_CASE("a request routed to an idle actor before its passivation keeps the ac
 
 TEST_CASE("a request arriving while its key's actor is being passivated gets a fresh actor",
           "[passivation]") {
-  fixture f{passivating()};
+  fixture f{housekeeping_config()};
   f.load("k");
   f.sched.advance_time(std::chrono::duration_cast<caf::timespan>(ms(120)));
   // Only the supervisor's housekeeping runs: it retires the idle actor and sends it passivate,
@@ -59,7 +46,7 @@ TEST_CASE("a request arriving while its key's actor is being passivated gets a f
 }
 
 TEST_CASE("an idle report that is not the slot's actor's own is ignored", "[passivation]") {
-  fixture f{passivating()};
+  fixture f{housekeeping_config()};
   f.load("k");
   f.advance(ms(120)); // the first actor is passivated
   REQUIRE(f.status().passivations == 1);
@@ -79,7 +66,7 @@ TEST_CASE("an idle report that is not the slot's actor's own is ignored", "[pass
 
 TEST_CASE("a key actor that dies leaves the registry and the key's next request is served",
           "[passivation]") {
-  fixture f{passivating()};
+  fixture f{housekeeping_config()};
   auto first = f.request("k");
   f.run();
   REQUIRE(f.core->keys.resident() == 1);
@@ -104,7 +91,7 @@ TEST_CASE("a key actor that dies leaves the registry and the key's next request 
 }
 
 TEST_CASE("max_resident_actors retires idle actors oldest first across shards", "[passivation]") {
-  auto cfg = passivating();
+  auto cfg = housekeeping_config();
   cfg.idle_timeout = std::chrono::hours(1);
   cfg.max_resident_actors = 8;
   fixture f{cfg};

@@ -7,22 +7,9 @@
 using namespace corral;
 using namespace corral::test;
 
-namespace {
-
-cache_config base_config() {
-  cache_config c;
-  c.ttl = std::chrono::seconds(60);
-  c.load_timeout = duration::zero();
-  c.idle_timeout = ms(100);
-  c.prune_interval = ms(20);
-  return c;
-}
-
-} // namespace
-
 TEST_CASE("an idle key actor is passivated after idle_timeout and its entry stays",
           "[supervisor]") {
-  fixture f{base_config()};
+  fixture f{housekeeping_config()};
   f.load("k");
   CHECK(f.status().resident_actors == 1);
   f.advance(ms(80));
@@ -40,7 +27,7 @@ TEST_CASE("an idle key actor is passivated after idle_timeout and its entry stay
 }
 
 TEST_CASE("a key actor with a load in flight is never passivated", "[supervisor]") {
-  fixture f{base_config()};
+  fixture f{housekeeping_config()};
   auto w = f.request("k");
   f.run();
   f.advance(ms(500));
@@ -52,7 +39,7 @@ TEST_CASE("a key actor with a load in flight is never passivated", "[supervisor]
 }
 
 TEST_CASE("max_resident_actors passivates the longest-idle actors first", "[supervisor]") {
-  auto cfg = base_config();
+  auto cfg = housekeeping_config();
   cfg.idle_timeout = std::chrono::seconds(100);
   cfg.max_resident_actors = 2;
   fixture f{cfg};
@@ -69,7 +56,7 @@ TEST_CASE("max_resident_actors passivates the longest-idle actors first", "[supe
 
 TEST_CASE("the resident cap is soft: busy actors are never passivated to make room",
           "[supervisor]") {
-  auto cfg = base_config();
+  auto cfg = housekeeping_config();
   cfg.max_resident_actors = 1;
   fixture f{cfg};
   f.request("a");
@@ -80,7 +67,7 @@ TEST_CASE("the resident cap is soft: busy actors are never passivated to make ro
 }
 
 TEST_CASE("pruning evicts the least recently read keys down to max_entries", "[supervisor]") {
-  auto cfg = base_config();
+  auto cfg = housekeeping_config();
   cfg.max_entries = 15;
   fixture f{cfg};
   for (int i = 0; i < 10; ++i)
@@ -100,7 +87,7 @@ TEST_CASE("pruning evicts the least recently read keys down to max_entries", "[s
 }
 
 TEST_CASE("sampled pruning of a large table keeps recently read keys", "[supervisor]") {
-  auto cfg = base_config();
+  auto cfg = housekeeping_config();
   cfg.max_entries = 5000;
   cfg.prune_interval = ms(100); // the first pass runs at 100 ms, after the reads below
   fixture f{cfg};
@@ -119,7 +106,7 @@ TEST_CASE("sampled pruning of a large table keeps recently read keys", "[supervi
 }
 
 TEST_CASE("pruning never evicts a key whose load is in flight", "[supervisor]") {
-  auto cfg = base_config();
+  auto cfg = housekeeping_config();
   cfg.max_entries = 1;
   cfg.ttl = ms(30);
   fixture f{cfg};
@@ -138,7 +125,7 @@ TEST_CASE("pruning never evicts a key whose load is in flight", "[supervisor]") 
 }
 
 TEST_CASE("CAF actors use the cache through messages only", "[supervisor][messages]") {
-  fixture f{base_config()};
+  fixture f{housekeeping_config()};
   std::vector<std::string> got;
   std::vector<error> failures;
   auto cache_ref = caf::actor_cast<cache_actor>(f.core->supervisor);
@@ -179,7 +166,7 @@ TEST_CASE("CAF actors use the cache through messages only", "[supervisor][messag
 }
 
 TEST_CASE("a value put by message expires after the ttl like any other", "[supervisor][messages]") {
-  auto cfg = base_config();
+  auto cfg = housekeeping_config();
   cfg.ttl = ms(100);
   fixture f{cfg};
   auto cache_ref = caf::actor_cast<cache_actor>(f.core->supervisor);
@@ -198,7 +185,7 @@ TEST_CASE("a value put by message expires after the ttl like any other", "[super
 
 TEST_CASE("an invalidation leaves nothing in the table, also while a load of the key runs",
           "[supervisor]") {
-  fixture f{base_config()};
+  fixture f{housekeeping_config()};
   std::mt19937_64 rng{7};
   auto links = [&] { return f.core->table.sample(100, rng).size(); };
   f.handle.invalidate("idle-key");
@@ -217,7 +204,7 @@ TEST_CASE("an invalidation leaves nothing in the table, also while a load of the
 }
 
 TEST_CASE("an invalidate sent as a message leaves nothing in the table", "[supervisor][messages]") {
-  fixture f{base_config()};
+  fixture f{housekeeping_config()};
   auto cache_ref = caf::actor_cast<cache_actor>(f.core->supervisor);
   bool done = false;
   spawn_client(f.sys, [&](caf::event_based_actor* self) {

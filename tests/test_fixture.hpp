@@ -237,6 +237,17 @@ inline std::chrono::milliseconds ms(long n) {
   return std::chrono::milliseconds(n);
 }
 
+/// A cache whose housekeeping runs every 20 ms and passivates key actors idle for 100 ms, with
+/// no load timeout: the supervisor and passivation suites' common ground.
+inline cache_config housekeeping_config() {
+  cache_config c;
+  c.ttl = std::chrono::seconds(60);
+  c.load_timeout = duration::zero();
+  c.idle_timeout = ms(100);
+  c.prune_interval = ms(20);
+  return c;
+}
+
 /// A loader that is really running and has not returned yet: the oldest queued job runs on a
 /// second thread and blocks inside the loader until finish(). The test scheduler is touched
 /// only by the test thread, and never while the second thread can send (it is parked in the
