@@ -21,6 +21,21 @@ std::string millis(duration d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
 }
 
+/// On the loader thread, once a value is loaded: publishes it (so that the requester finds it
+/// in memory the moment it is answered) and answers the request that started the load, one
+/// thread hand-off before the key actor could. If the publish is refused (a newer put or
+/// invalidate), the value stays in `out` for the key actor to answer the others with.
+void publish_and_answer_lead(cache_core& core, const std::string& key, std::uint64_t version,
+                             load_outcome& out, reply_token* lead) {
+  detail::epoch_guard guard; // once published, the entry may be replaced and retired
+  const entry* e = out.value.get();
+  std::unique_ptr<entry> keep = std::move(out.value);
+  out.published = core.publish_loaded(key, keep, out.took, version, core.load_clock_now());
+  if (lead != nullptr)
+    lead->deliver(outcome::of(e), core.counters, counter::misses);
+  out.value = std::move(keep); // null when published
+}
+
 /// Answers a CAF request (get_atom) through the same token path as local requesters.
 class promise_sink final : public reply_sink {
 public:
@@ -135,7 +150,7 @@ public:
     ++st_.core->metrics.parked_waiters;
     if (deadline != time_point::max())
       self_->delayed_send(self_, deadline - now, deadline_atom::value, id);
-    start_load(local ? std::move(token) : nullptr);
+    start_load(local && token->quick_to_deliver() ? std::move(token) : nullptr);
   }
 
   void on_refresh() {
@@ -160,9 +175,26 @@ public:
     switch (out.result) {
     case load_outcome::kind::value: {
       const entry* e = out.value.get();
-      // A put or invalidate newer than this load wins; waiters still get what they asked for.
       std::unique_ptr<entry> keep = std::move(out.value);
-      bool published = st_.core->publish_loaded(st_.key, keep, out.took, msg.version, now);
+      bool published = false;
+      if (out.published) {
+        // The loader thread published it: answer from the table, where it is (or a newer
+        // write is). If it was removed since (invalidated, evicted), whoever still waits
+        // needs a value: load again.
+        e = st_.core->table.find_exact(st_.key);
+        if (e == nullptr || e->kind != entry_kind::value) {
+          on_success();
+          if (!st_.waiters.empty())
+            start_load();
+          break;
+        }
+        published = e->version == msg.version;
+      } else {
+        // A put or invalidate newer than this load wins; waiters still get what they asked
+        // for. (A batch load comes here; so does a publish the loader thread saw refused,
+        // which is refused again.)
+        published = st_.core->publish_loaded(st_.key, keep, out.took, msg.version, now);
+      }
       if (published && out.from_source)
         write_back(*e, msg.version);
       on_success();
@@ -269,8 +301,8 @@ private:
           out->skipped = true;
         } else {
           out = core->run_load(key);
-          if (lead && out->result == load_outcome::kind::value) // this thread owns the entry
-            lead->deliver(outcome::of(out->value.get()), core->counters, counter::misses);
+          if (out->result == load_outcome::kind::value)
+            publish_and_answer_lead(*core, key, version, *out, lead.get());
         }
         flags->finished.store(true);
         core->post_to(me, load_done_msg{id, version, std::move(out)});
@@ -419,7 +451,7 @@ key_actor::behavior_type key_actor_impl(self_ptr self, cache_core_ptr core, std:
 
 key_actor spawn_key_actor(caf::actor_system& sys, cache_core_ptr core, std::string key,
                           std::size_t hash) {
-  detail::caf_thread_guard guard; // usually a requester's thread: see caf_thread.hpp
+  detail::caf_thread_guard guard{sys}; // usually a requester's thread: see caf_thread.hpp
   return sys.spawn<caf::lazy_init>(key_actor_impl, std::move(core), std::move(key), hash);
 }
 

@@ -77,6 +77,8 @@ struct load_outcome {
   std::chrono::nanoseconds took{0};
   bool skipped = false;     // the load was abandoned before it started; the loader never ran
   bool from_source = false; // the value came from the loader (not tier 1): write it back
+  /// The loader thread published the value already (`value` is then null): see key_actor.cpp.
+  bool published = false;
 };
 
 struct load_done_msg {

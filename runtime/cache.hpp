@@ -53,9 +53,8 @@ public:
     return fut;
   }
 
-  /// Asynchronous get with a callback: called exactly once, on this thread on a hit, otherwise
-  /// on one of corral's threads (a CAF worker, or the loader thread that loaded the value).
-  /// The callback must not block: it holds up that thread's other work.
+  /// Asynchronous get with a callback: called on this thread on a hit, otherwise on a CAF
+  /// thread (the key's actor), exactly once. The callback must not block.
   void get_async(std::string_view key, std::function<void(result<V>)> callback,
                  std::optional<duration> timeout = std::nullopt) const {
     if (auto r = from_memory(key)) {

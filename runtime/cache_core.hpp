@@ -240,6 +240,13 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
       request_refresh(e, key);
   }
 
+  /// The time on a loader thread: the runtime's clock while it runs, the system clock once it
+  /// stopped (a loader stuck past shutdown must not touch it).
+  time_point load_clock_now() const {
+    std::shared_lock<std::shared_mutex> gate{send_gate_};
+    return sends_closed_ ? clock_type::now() : clock.now();
+  }
+
   /// Sends one routed message (a get or a refresh) to the key's actor, spawning it when the key
   /// has none, from any thread and without the supervisor. Nothing is sent once the runtime is
   /// stopping: the message is destroyed here, and any reply token in it answers "shutting down".
@@ -326,13 +333,6 @@ private:
   /// Tier 1's value of `key` as a load outcome, or nullptr (no tier 1, a miss, or an error);
   /// counted and timed. Shared by single and batch loads.
   std::shared_ptr<load_outcome> ask_tier1(const std::string& key);
-
-  /// The time for load measurements on a loader thread: the runtime's clock while it runs,
-  /// the system clock once it stopped (a loader stuck past shutdown must not touch it).
-  time_point load_clock_now() const {
-    std::shared_lock<std::shared_mutex> gate{send_gate_};
-    return sends_closed_ ? clock_type::now() : clock.now();
-  }
 
   mutable std::shared_mutex send_gate_;
   mutable std::array<std::mutex, 64> tier_locks_;

@@ -31,6 +31,9 @@ class reply_sink {
 public:
   virtual ~reply_sink() = default;
   virtual void deliver(const outcome& o) noexcept = 0;
+  /// Whether a loader thread may deliver (key_actor.cpp's lead shortcut): false for sinks that
+  /// run user code, which must not hold a loader thread nor delay the load's other waiters.
+  virtual bool quick_to_deliver() const noexcept { return true; }
 };
 
 class reply_token {
@@ -44,6 +47,9 @@ public:
               thread_counters* counters)
       : sink_(std::move(sink)), key_(std::move(key)), owner_(std::move(owner)),
         counters_(counters) {}
+  /// See reply_sink::quick_to_deliver.
+  bool quick_to_deliver() const noexcept { return sink_->quick_to_deliver(); }
+
   ~reply_token() {
     if (answered_.exchange(true))
       return;

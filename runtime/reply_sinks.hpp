@@ -63,10 +63,12 @@ private:
   std::promise<result<V>> promise_;
 };
 
-/// A callback, run on the key actor's thread: it must be quick and must not block.
+/// A callback, run on the key actor's thread (never a loader's): it must be quick and must not
+/// block.
 template <class V> class callback_sink final : public reply_sink {
 public:
   explicit callback_sink(std::function<void(result<V>)> f) : f_(std::move(f)) {}
+  bool quick_to_deliver() const noexcept override { return false; }
   void deliver(const outcome& o) noexcept override {
     try {
       f_(to_result<V>(o));
