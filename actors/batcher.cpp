@@ -95,8 +95,8 @@ batcher_actor::behavior_type batcher_impl(self_ptr self, cache_core_ptr core) {
 
 } // namespace
 
-batcher_actor spawn_batcher(caf::local_actor* parent, const cache_core_ptr& core) {
-  auto handle = parent->spawn(batcher_impl, core);
+batcher_actor spawn_batcher(caf::actor_system& sys, const cache_core_ptr& core) {
+  auto handle = sys.spawn(batcher_impl, core);
   core->batcher = handle;
   return handle;
 }

@@ -5,12 +5,16 @@
 // stay per key, in the key actors.
 #pragma once
 
+#include <caf/actor_system.hpp>
+
 #include "messages/cache_messages.hpp"
 #include "runtime/cache_core.hpp"
 
 namespace corral {
 
 /// Spawns the batcher of `core` (as a child of `parent`) and stores its handle in core->batcher.
-batcher_actor spawn_batcher(caf::local_actor* parent, const cache_core_ptr& core);
+/// Spawns the batcher of `core` and stores its handle in core->batcher; called before the
+/// cache's first key actor can exist (they may be spawned on any thread right after).
+batcher_actor spawn_batcher(caf::actor_system& sys, const cache_core_ptr& core);
 
 } // namespace corral

@@ -104,9 +104,7 @@ public:
 private:
   /// Actors idle for idle_timeout go; the registry hands them out oldest first, without a scan.
   void passivate_expired_idle() {
-    auto timeout = st_.core->cfg.idle_timeout;
-    if (timeout.count() <= 0)
-      return;
+    auto timeout = std::max(st_.core->cfg.idle_timeout, duration::zero()); // 0: at once
     auto now = st_.core->now();
     if (now.time_since_epoch() < timeout)
       return; // nothing can have been idle that long yet (and now - timeout would underflow)
@@ -157,8 +155,6 @@ private:
 
 supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr core) {
   self->state.core = std::move(core);
-  if (self->state.core->batch_loader)
-    spawn_batcher(self, self->state.core); // before any key actor, which hands loads to it
   self->delayed_send(self, housekeeping_period(self->state.core->cfg), housekeep_atom::value);
   return {
       [self](get_atom, const std::string& key) -> caf::result<std::string> {
@@ -227,9 +223,12 @@ supervisor_actor spawn_cache_supervisor(caf::actor_system& sys, const cache_core
   core->keys.set_spawner([&sys, raw = core.get()](const std::string& key, std::size_t hash) {
     return spawn_key_actor(sys, raw->shared_from_this(), key, hash);
   });
-  // The writer exists before this returns: a put or flush right after must find it.
+  // The writer and the batcher exist before this returns: a put or flush right after must find
+  // the writer, and a key actor spawned by the first miss (on any thread) the batcher.
   if (core->write_behind)
     spawn_writer(sys, core);
+  if (core->batch_loader)
+    spawn_batcher(sys, core);
   auto handle = sys.spawn(supervisor_impl, core);
   core->supervisor = handle;
   return handle;

@@ -4,25 +4,31 @@
 // the runtime (a thread pool's, or the thread that made the runtime when another destroys it)
 // hangs that destructor forever. corral calls CAF from its users' threads: a miss spawns the
 // key's actor on the requesting thread. Every such call is wrapped in this guard, which takes
-// the reference back unless the thread held one before (a CAF worker, or its user's own).
+// the reference back unless the thread held that system's before.
 #pragma once
 
+#include <caf/actor_system.hpp>
 #include <caf/logger.hpp>
 
 namespace corral::detail {
 
 class caf_thread_guard {
 public:
-  caf_thread_guard() noexcept : had_logger_(caf::logger::current_logger() != nullptr) {}
+  explicit caf_thread_guard(caf::actor_system& sys) noexcept
+      : kept_(caf::logger::current_logger() == &sys.logger()) {}
+  /// Unless the thread held this system's logger before (one of its workers, or its user's own
+  /// reference), it holds none afterwards. A thread that held another system's logger (a worker
+  /// of another runtime calling this one) loses that reference too: CAF offers no way to put
+  /// it back, and its only use is the logging corral turns off.
   ~caf_thread_guard() {
-    if (!had_logger_)
+    if (!kept_)
       caf::logger::set_current_actor_system(nullptr);
   }
   caf_thread_guard(const caf_thread_guard&) = delete;
   caf_thread_guard& operator=(const caf_thread_guard&) = delete;
 
 private:
-  bool had_logger_;
+  bool kept_;
 };
 
 } // namespace corral::detail

@@ -153,6 +153,12 @@ std::vector<key_actor> key_registry::retire_longest_idle(std::size_t limit) {
   return out;
 }
 
+bool key_registry::contains(const std::string& key, std::size_t hash) const {
+  auto& s = shard_of(hash);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  return s.slots.count(key) > 0;
+}
+
 bool key_registry::busy(const std::string& key, std::size_t hash) const {
   auto& s = shard_of(hash);
   std::lock_guard<std::mutex> guard{s.mtx};

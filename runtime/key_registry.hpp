@@ -61,6 +61,9 @@ public:
   /// Retires the longest-idle actors until fewer than `limit` are resident or none is idle.
   std::vector<key_actor> retire_longest_idle(std::size_t limit);
 
+  /// Whether the key has a resident actor.
+  bool contains(const std::string& key, std::size_t hash) const;
+
   /// Whether the key's actor is resident and not idle (a load or a waiter in progress).
   bool busy(const std::string& key, std::size_t hash) const;
 

@@ -11,6 +11,10 @@ bool load_watch::add(time_point deadline, caf::actor_addr owner, std::uint64_t l
                      std::shared_ptr<const load_flags> flags) {
   std::lock_guard<std::mutex> guard{mtx_};
   drop_finished_head();
+  // A key actor preempted between reading the clock and this lock may come with a deadline
+  // older than the tail's: keep the queue ordered (its load times out that much later).
+  if (!loads_.empty() && deadline < loads_.back().deadline)
+    deadline = loads_.back().deadline;
   loads_.push_back({deadline, std::move(owner), load_id, std::move(flags)});
   if (armed_)
     return false;

@@ -132,8 +132,10 @@ struct runtime::impl {
 
 runtime::runtime(runtime_config cfg) {
   validate(cfg);
-  detail::caf_thread_guard guard; // the runtime may be destroyed on another thread
   impl_ = std::make_unique<impl>(std::move(cfg));
+  // Constructing the actor system left its logger on this thread, which cannot have held it
+  // before: the runtime may be destroyed on another thread (caf_thread.hpp).
+  caf::logger::set_current_actor_system(nullptr);
 }
 
 runtime::~runtime() {
@@ -266,7 +268,7 @@ cache_core_ptr runtime::start_cache(const cache_config& cfg, const value_ops& op
   core->batch_loader = std::move(batch);
   core->write_behind = std::move(write_behind);
   {
-    detail::caf_thread_guard guard;
+    detail::caf_thread_guard guard{impl_->sys};
     spawn_cache_supervisor(impl_->sys, core);
   }
   caf::anon_send(impl_->metrics, watch_cache_msg{core});
@@ -363,7 +365,7 @@ void runtime::shutdown(std::chrono::milliseconds grace) {
   flush_write_behind_caches(caches);
   // Stop supervisors first: they fail every parked request and stop their key actors.
   {
-    detail::caf_thread_guard guard;
+    detail::caf_thread_guard guard{impl_->sys};
     caf::scoped_actor self{impl_->sys};
     for (auto& kv : caches) {
       kv.second->closing = true;

@@ -105,7 +105,20 @@ TEST_CASE("max_resident_actors retires idle actors oldest first across shards", 
   auto s = f.status();
   CHECK(s.resident_actors == 8);
   CHECK(s.passivations == 4);
-  for (int i = 0; i < 4; ++i)
-    CHECK_FALSE(
-        f.core->keys.busy("k" + std::to_string(i), entry_table::hash_key("k" + std::to_string(i))));
+  for (int i = 0; i < 12; ++i) { // the four longest idle went: k0 to k3
+    auto k = "k" + std::to_string(i);
+    CHECK(f.core->keys.contains(k, entry_table::hash_key(k)) == (i >= 4));
+  }
+}
+
+TEST_CASE("idle_timeout 0 passivates an idle actor at the next housekeeping pass",
+          "[passivation]") {
+  auto cfg = housekeeping_config();
+  cfg.idle_timeout = duration::zero();
+  fixture f{cfg};
+  f.load("k");
+  REQUIRE(f.core->keys.resident() == 1);
+  f.advance(ms(20));
+  CHECK(f.core->keys.resident() == 0);
+  CHECK(f.status().passivations == 1);
 }

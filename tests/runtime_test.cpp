@@ -8,6 +8,8 @@
 #include <thread>
 
 #include <boost/json.hpp>
+#include <caf/policy/work_sharing.hpp>
+#include <caf/scheduler/coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 #include <catch2/catch.hpp>
 
@@ -454,5 +456,8 @@ TEST_CASE("a runtime runs on either scheduler policy", "[runtime]") {
     auto r = cache.get("k", std::chrono::seconds(10));
     REQUIRE(r.ok());
     CHECK(r.value() == "v:k");
+    auto* sharing = dynamic_cast<caf::scheduler::coordinator<caf::policy::work_sharing>*>(
+        &rt.system().scheduler());
+    CHECK((sharing != nullptr) == (std::string{policy} == "sharing"));
   }
 }
