@@ -57,9 +57,11 @@ public:
   void housekeep() {
     passivate_expired_idle();
     prune();
-    // Misses no longer pass through here: this is the queue of CAF clients' requests and
-    // housekeeping, a saturation signal for the message interface.
-    st_.core->metrics.largest_mailbox = self_->mailbox().size();
+    // Misses no longer pass through here: this is the backlog of CAF clients' requests and
+    // housekeeping. Read from the queue the actor has already taken in: mailbox().size() would
+    // first fetch the rest through CAF code that UBSan flags (task_queue::back() casts its
+    // sentinel node to a mailbox_element when the queue is empty).
+    st_.core->metrics.largest_mailbox = self_->mailbox().queue().total_task_size();
     self_->delayed_send(self_, housekeeping_period(st_.core->cfg), housekeep_atom::value);
   }
 

@@ -64,7 +64,7 @@ struct gauge_stats {
   std::uint64_t parked_waiters = 0;
   std::uint64_t dirty_backlog = 0;
   std::uint64_t resident_actors = 0;
-  std::uint64_t largest_mailbox = 0; // the supervisor's mailbox at the last housekeeping pass
+  std::uint64_t largest_mailbox = 0; // the supervisor's backlog at its last housekeeping pass
   std::uint64_t entries = 0;
 };
 

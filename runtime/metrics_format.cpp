@@ -281,7 +281,8 @@ const family families[] = {
      &from_gauges<&gauge_stats::dirty_backlog>},
     {"corral_resident_actors", "Key actors resident in memory.", gauge,
      &from_gauges<&gauge_stats::resident_actors>},
-    {"corral_largest_mailbox", "The supervisor's mailbox at the last housekeeping pass.", gauge,
+    {"corral_largest_mailbox",
+     "Messages the supervisor had taken in and not handled at its last housekeeping pass.", gauge,
      &from_gauges<&gauge_stats::largest_mailbox>},
     {"corral_entries", "Entries in the cache.", gauge, &from_gauges<&gauge_stats::entries>},
     // Per-window rates (window="last" is being filled, "cycle" sums the completed windows).
