@@ -43,17 +43,6 @@ class supervisor_logic {
 public:
   explicit supervisor_logic(self_ptr self) : self_(self), st_(self->state) {}
 
-  /// Routes a message from a CAF client to the key's actor through the registry, as a handle
-  /// does; null once the registry is closed.
-  key_actor route(const std::string& key) {
-    auto& core = *st_.core;
-    std::vector<key_actor> retired;
-    auto actor =
-        core.keys.route(key, entry_table::hash_key(key), core.cfg.max_resident_actors, retired);
-    core.passivate(retired);
-    return actor;
-  }
-
   void housekeep() {
     passivate_expired_idle();
     prune();
@@ -160,7 +149,7 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
   self->delayed_send(self, housekeeping_period(self->state.core->cfg), housekeep_atom::value);
   return {
       [self](get_atom, const std::string& key) -> caf::result<std::string> {
-        auto handle = supervisor_logic{self}.route(key);
+        auto handle = self->state.core->actor_for(key);
         if (!handle)
           return make_caf_error(errc::shutting_down,
                                 "cache '" + self->state.core->cfg.name + "' is shutting down");

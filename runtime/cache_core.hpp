@@ -254,12 +254,19 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
     std::shared_lock<std::shared_mutex> gate{send_gate_};
     if (sends_closed_)
       return;
+    if (auto actor = actor_for(key))
+      caf::anon_send(actor, std::forward<Ts>(xs)...);
+  }
+
+  /// The key's actor, spawned when it has none (passivating idle ones beyond
+  /// max_resident_actors); null once the registry is closed. Callers must know the actor system
+  /// is alive: send_to_key checks the send gate, the supervisor is an actor of that system.
+  key_actor actor_for(const std::string& key) {
     std::vector<key_actor> retired;
     auto actor = keys.route(key, entry_table::hash_key(key), cfg.max_resident_actors, retired);
     if (!retired.empty())
       passivate(retired);
-    if (actor)
-      caf::anon_send(actor, std::forward<Ts>(xs)...);
+    return actor;
   }
 
   /// Tells retired key actors to go (key_registry handed them out): counts each passivation.

@@ -20,19 +20,24 @@ enum class counter : std::uint8_t {
   errors,         // answered with an error other than a timeout
   timeouts,       // answered with a timeout
   // Events.
-  loads,         // loads started (one per single flight)
-  load_errors,   // loads that failed (threw, returned an error, or every tier failed)
-  refreshes,     // loads started with nobody waiting (background refresh)
-  invalidations, // invalidate() calls (manual misses)
-  puts,          // put() calls
-  evictions,     // entries removed by pruning
-  passivations,  // key actors passivated
-  tier1_hits,    // two-tier loads answered by tier 1
-  tier1_misses,  // tier 1 did not have the key
-  tier1_errors,  // tier 1 failed (the source was asked instead)
-  source_loads,  // successful source calls
-  source_errors, // failed source calls
-  writes,        // write-behind writes (a later issue)
+  loads,                // loads started (one per single flight)
+  load_errors,          // loads that failed (threw, returned an error, or every tier failed)
+  refreshes,            // loads started with nobody waiting (background refresh)
+  invalidations,        // invalidate() calls (manual misses)
+  puts,                 // put() calls
+  evictions,            // entries evicted to respect max_entries
+  weight_evictions,     // entries evicted to respect max_weight
+  expirations,          // expired entries reclaimed without a read (proactive expiry)
+  admission_rejections, // new entries the admission policy evicted at once (a colder key)
+  abandoned_loads,      // loads still running past load_timeout (their waiters were answered)
+  bulkhead_rejections,  // loads refused because the cache's bulkhead queue was full
+  passivations,         // key actors passivated
+  tier1_hits,           // two-tier loads answered by tier 1
+  tier1_misses,         // tier 1 did not have the key
+  tier1_errors,         // tier 1 failed (the source was asked instead)
+  source_loads,         // successful source calls
+  source_errors,        // failed source calls
+  writes,               // write-behind writes (a later issue)
   write_failures,
   dead_letters,
   count_

@@ -47,10 +47,15 @@ struct window_stats {
   double tier1_hit_rate = 0;
   std::uint64_t source_loads = 0; // successful source loads
   std::uint64_t source_errors = 0;
-  std::uint64_t writes = 0;         // write-behind: items committed to the store
-  std::uint64_t write_failures = 0; // batches that failed and stay dirty (retried)
-  std::uint64_t dead_letters = 0;   // items the store refused for good
-  std::uint64_t evictions = 0;
+  std::uint64_t writes = 0;               // write-behind: items committed to the store
+  std::uint64_t write_failures = 0;       // batches that failed and stay dirty (retried)
+  std::uint64_t dead_letters = 0;         // items the store refused for good
+  std::uint64_t evictions = 0;            // to respect max_entries
+  std::uint64_t weight_evictions = 0;     // to respect max_weight
+  std::uint64_t expirations = 0;          // expired entries reclaimed without a read
+  std::uint64_t admission_rejections = 0; // new entries evicted at once (colder than the victim)
+  std::uint64_t abandoned_loads = 0;      // loads that ran past load_timeout
+  std::uint64_t bulkhead_rejections = 0;  // loads refused: the bulkhead's queue was full
   std::uint64_t passivations = 0;
   timing_stats load_time;   // whole load (both tiers)
   timing_stats tier1_time;  // tier-1 calls
@@ -66,6 +71,9 @@ struct gauge_stats {
   std::uint64_t resident_actors = 0;
   std::uint64_t largest_mailbox = 0; // the supervisor's backlog at its last housekeeping pass
   std::uint64_t entries = 0;
+  std::uint64_t weight = 0;            // sum of the entries' weights (max_weight's measure)
+  std::uint64_t loads_queued = 0;      // loads waiting in the cache's bulkhead queue
+  std::uint64_t abandoned_running = 0; // loads past load_timeout still holding a thread
 };
 
 struct metrics_snapshot {
@@ -89,13 +97,15 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
            x.hit_rate, x.miss_rate, x.error_rate, x.stale_serves, x.negative_hits, x.timeouts,
            x.manual_misses, x.puts, x.loads, x.load_errors, x.refreshes, x.tier1_hits,
            x.tier1_misses, x.tier1_errors, x.tier1_hit_rate, x.source_loads, x.source_errors,
-           x.writes, x.write_failures, x.dead_letters, x.evictions, x.passivations, x.load_time,
-           x.tier1_time, x.source_time, x.write_time);
+           x.writes, x.write_failures, x.dead_letters, x.evictions, x.weight_evictions,
+           x.expirations, x.admission_rejections, x.abandoned_loads, x.bulkhead_rejections,
+           x.passivations, x.load_time, x.tier1_time, x.source_time, x.write_time);
 }
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, gauge_stats& x) {
   return f(caf::meta::type_name("corral::gauge_stats"), x.loads_in_flight, x.parked_waiters,
-           x.dirty_backlog, x.resident_actors, x.largest_mailbox, x.entries);
+           x.dirty_backlog, x.resident_actors, x.largest_mailbox, x.entries, x.weight,
+           x.loads_queued, x.abandoned_running);
 }
 
 template <class Inspector>

@@ -61,6 +61,11 @@ json::object window_json(const window_stats& w) {
   o["write_failures"] = w.write_failures;
   o["dead_letters"] = w.dead_letters;
   o["evictions"] = w.evictions;
+  o["weight_evictions"] = w.weight_evictions;
+  o["expirations"] = w.expirations;
+  o["admission_rejections"] = w.admission_rejections;
+  o["abandoned_loads"] = w.abandoned_loads;
+  o["bulkhead_rejections"] = w.bulkhead_rejections;
   o["passivations"] = w.passivations;
   o["load_time"] = timing_json(w.load_time);
   o["tier1_time"] = timing_json(w.tier1_time);
@@ -77,6 +82,9 @@ json::object gauges_json(const gauge_stats& g) {
   o["resident_actors"] = g.resident_actors;
   o["largest_mailbox"] = g.largest_mailbox;
   o["entries"] = g.entries;
+  o["weight"] = g.weight;
+  o["loads_queued"] = g.loads_queued;
+  o["abandoned_running"] = g.abandoned_running;
   return o;
 }
 
@@ -269,7 +277,18 @@ const family families[] = {
      &from_total<&window_stats::write_failures>},
     {"corral_dead_letters_total", "Writes given up on.", counter,
      &from_total<&window_stats::dead_letters>},
-    {"corral_evictions_total", "Entries evicted.", counter, &from_total<&window_stats::evictions>},
+    {"corral_evictions_total", "Entries evicted to respect max_entries.", counter,
+     &from_total<&window_stats::evictions>},
+    {"corral_weight_evictions_total", "Entries evicted to respect max_weight.", counter,
+     &from_total<&window_stats::weight_evictions>},
+    {"corral_expirations_total", "Expired entries reclaimed without a read.", counter,
+     &from_total<&window_stats::expirations>},
+    {"corral_admission_rejections_total", "New entries evicted at once as colder than the victim.",
+     counter, &from_total<&window_stats::admission_rejections>},
+    {"corral_abandoned_loads_total", "Loads that ran past load_timeout.", counter,
+     &from_total<&window_stats::abandoned_loads>},
+    {"corral_bulkhead_rejections_total", "Loads refused because the bulkhead queue was full.",
+     counter, &from_total<&window_stats::bulkhead_rejections>},
     {"corral_passivations_total", "Key actors passivated.", counter,
      &from_total<&window_stats::passivations>},
     // Saturation now.
@@ -285,6 +304,12 @@ const family families[] = {
      "Messages the supervisor had taken in and not handled at its last housekeeping pass.", gauge,
      &from_gauges<&gauge_stats::largest_mailbox>},
     {"corral_entries", "Entries in the cache.", gauge, &from_gauges<&gauge_stats::entries>},
+    {"corral_weight", "Sum of the entries' weights (the measure max_weight bounds).", gauge,
+     &from_gauges<&gauge_stats::weight>},
+    {"corral_loads_queued", "Loads waiting in the cache's bulkhead queue.", gauge,
+     &from_gauges<&gauge_stats::loads_queued>},
+    {"corral_abandoned_loads_running", "Loads past load_timeout still holding a loader thread.",
+     gauge, &from_gauges<&gauge_stats::abandoned_running>},
     // Per-window rates (window="last" is being filled, "cycle" sums the completed windows).
     {"corral_window_hit_rate", "Hits over requests in the window; 0 without requests.", gauge,
      &per_window<&window_stats::hit_rate>},

@@ -74,6 +74,11 @@ window_stats metrics_store::to_window(const cumulative& c) {
   w.write_failures = at(v, counter::write_failures);
   w.dead_letters = at(v, counter::dead_letters);
   w.evictions = at(v, counter::evictions);
+  w.weight_evictions = at(v, counter::weight_evictions);
+  w.expirations = at(v, counter::expirations);
+  w.admission_rejections = at(v, counter::admission_rejections);
+  w.abandoned_loads = at(v, counter::abandoned_loads);
+  w.bulkhead_rejections = at(v, counter::bulkhead_rejections);
   w.passivations = at(v, counter::passivations);
   auto of = [&](timing t) { return summarize(c.timings[static_cast<std::size_t>(t)]); };
   w.load_time = of(timing::load);
@@ -122,6 +127,8 @@ metrics_snapshot metrics_store::snapshot(const std::string& cache, const metric_
   s.gauges.parked_waiters = src.parked_waiters.load();
   s.gauges.resident_actors = src.resident_actors.load();
   s.gauges.largest_mailbox = src.largest_mailbox.load();
+  s.gauges.loads_queued = src.loads_queued.load();
+  s.gauges.abandoned_running = src.abandoned_running.load();
   s.gauges.entries = entries;
   return s;
 }

@@ -51,6 +51,11 @@ const std::pair<const char*, std::uint64_t window_stats::*> window_counters[] = 
     {"write_failures", &window_stats::write_failures},
     {"dead_letters", &window_stats::dead_letters},
     {"evictions", &window_stats::evictions},
+    {"weight_evictions", &window_stats::weight_evictions},
+    {"expirations", &window_stats::expirations},
+    {"admission_rejections", &window_stats::admission_rejections},
+    {"abandoned_loads", &window_stats::abandoned_loads},
+    {"bulkhead_rejections", &window_stats::bulkhead_rejections},
     {"passivations", &window_stats::passivations},
 };
 
@@ -81,6 +86,9 @@ const std::pair<const char*, std::uint64_t gauge_stats::*> gauge_fields[] = {
     {"resident_actors", &gauge_stats::resident_actors},
     {"largest_mailbox", &gauge_stats::largest_mailbox},
     {"entries", &gauge_stats::entries},
+    {"weight", &gauge_stats::weight},
+    {"loads_queued", &gauge_stats::loads_queued},
+    {"abandoned_running", &gauge_stats::abandoned_running},
 };
 
 // Every field distinct: counters base+1, base+2, ...; timings base+1000*k+...; the request
@@ -125,6 +133,9 @@ metrics_snapshot make_snapshot() {
   s.gauges.resident_actors = 555;
   s.gauges.largest_mailbox = 6;
   s.gauges.entries = 7777;
+  s.gauges.weight = 88;
+  s.gauges.loads_queued = 9;
+  s.gauges.abandoned_running = 11;
   return s;
 }
 
@@ -399,8 +410,8 @@ TEST_CASE("to_prometheus writes valid text format 0.0.4", "[metrics]") {
   exposition e;
   REQUIRE(check_exposition(text, e) == "");
 
-  // Families: 22 counters, 6 gauges, 4 per-window gauges, 4 timings.
-  REQUIRE(e.families.size() == 36);
+  // Families: 27 counters, 9 gauges, 4 per-window gauges, 4 timings.
+  REQUIRE(e.families.size() == 44);
   std::size_t counters = 0;
   for (const auto& [name, type] : e.families) {
     INFO(name);
@@ -409,9 +420,9 @@ TEST_CASE("to_prometheus writes valid text format 0.0.4", "[metrics]") {
     CHECK(name.rfind("corral_", 0) == 0);
     counters += type == "counter";
   }
-  CHECK(counters == 22);
-  // Per cache: 22 + 6 + 4 * 2 windows + 4 * 2 windows * 4 stats.
-  CHECK(e.samples.size() == 2 * (22 + 6 + 4 * 2 + 4 * 2 * 4));
+  CHECK(counters == 27);
+  // Per cache: 27 + 9 + 4 * 2 windows + 4 * 2 windows * 4 stats.
+  CHECK(e.samples.size() == 2 * (27 + 9 + 4 * 2 + 4 * 2 * 4));
   for (const auto& smp : e.samples) {
     REQUIRE(!smp.labels.empty());
     CHECK(smp.labels[0].first == "cache");
