@@ -12,6 +12,7 @@
 #include "actors/key_actor.hpp"
 #include "actors/writer.hpp"
 #include "runtime/cache_tier.hpp"
+#include "runtime/expiry_sweep.hpp"
 
 namespace corral {
 
@@ -28,6 +29,7 @@ struct supervisor_state {
   std::unordered_map<std::uint64_t, caf::typed_response_promise<ok_atom>> invalidations;
   std::uint64_t next_invalidation = 0;
   std::mt19937_64 rng{std::random_device{}()};
+  expiry_sweep sweep; // proactive expiry: where the last pass stopped
 };
 
 using self_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
@@ -45,6 +47,7 @@ public:
 
   void housekeep() {
     passivate_expired_idle();
+    expire();
     prune();
     // Misses no longer pass through here: this is the backlog of CAF clients' requests and
     // housekeeping. Read from the queue the actor has already taken in: mailbox().size() would
@@ -93,6 +96,14 @@ public:
   }
 
 private:
+  /// Reclaims expired entries nobody reads (runtime/expiry_sweep.hpp). The time budget keeps a
+  /// wave of expiries from holding this actor's thread for long: a quarter of the period, at
+  /// most 25 ms.
+  void expire() {
+    auto period = housekeeping_period(st_.core->cfg);
+    st_.sweep.run(*st_.core, std::min<duration>(period / 4, std::chrono::milliseconds(25)));
+  }
+
   /// Actors idle for idle_timeout go; the registry hands them out oldest first, without a scan.
   void passivate_expired_idle() {
     auto timeout = std::max(st_.core->cfg.idle_timeout, duration::zero()); // 0: at once

@@ -339,4 +339,59 @@ std::vector<entry_table::sample_item> entry_table::sample(std::size_t n,
   return out;
 }
 
+bool entry_table::reclaimable(const entry& e, time_point now,
+                              std::chrono::nanoseconds value_grace) noexcept {
+  if (e.dirty.load(std::memory_order_relaxed) || now < e.expires_at)
+    return false;
+  return e.kind == entry_kind::not_found || now - e.expires_at >= value_grace;
+}
+
+entry_table::sweep_result entry_table::reclaim_expired(sweep_cursor& c, std::size_t budget,
+                                                       time_point now,
+                                                       std::chrono::nanoseconds value_grace) {
+  // Buckets visited per lock hold: writers of the shard wait at most this long.
+  constexpr std::size_t buckets_per_lock = 256;
+  sweep_result r;
+  std::vector<entry*> doomed; // retired after the lock is released, as every write does
+  std::size_t shards_left = shard_mask_ + 1; // at most one round per call (a small table)
+  while (r.examined < budget && shards_left > 0) {
+    auto& s = shards_[c.shard];
+    bool shard_done = false;
+    {
+      std::lock_guard<std::mutex> guard{s.mtx};
+      auto* b = s.buckets.load(std::memory_order_relaxed);
+      auto end = std::min(b->size(), c.bucket + buckets_per_lock);
+      for (; c.bucket < end && r.examined < budget; ++c.bucket) {
+        auto* link = &b->heads[c.bucket];
+        while (auto* e = link->load(std::memory_order_relaxed)) {
+          ++r.examined;
+          if (!reclaimable(*e, now, value_grace)) {
+            link = &e->next;
+            continue;
+          }
+          auto& floor = s.floor_of(e->hash);
+          floor = std::max({floor, e->version, e->load_floor});
+          garbage g;
+          unlink_locked(s, {link, e}, g); // `link` now points at e's successor
+          doomed.push_back(g.old_entry);
+          g.old_entry = nullptr;
+          ++r.reclaimed;
+        }
+      }
+      shard_done = c.bucket >= b->size();
+    }
+    for (auto* e : doomed)
+      detail::retire_object(e);
+    doomed.clear();
+    if (shard_done) {
+      c.bucket = 0;
+      c.shard = (c.shard + 1) & shard_mask_;
+      if (c.shard == 0)
+        ++c.rounds;
+      --shards_left;
+    }
+  }
+  return r;
+}
+
 } // namespace corral

@@ -112,6 +112,32 @@ public:
   /// once, when `n` is at least the number of keys.
   std::vector<sample_item> sample(std::size_t n, std::mt19937_64& rng) const;
 
+  // -- proactive expiry --
+  /// Where the expiry sweep stopped: it walks the table shard by shard, bucket by bucket, a
+  /// bounded stretch per call, so no call scans the whole table. A shard that grows while the
+  /// sweep is inside it may have a few keys skipped or seen twice in that round.
+  struct sweep_cursor {
+    std::size_t shard = 0;
+    std::size_t bucket = 0;
+    std::uint64_t rounds = 0; // completed walks over the whole table
+  };
+  struct sweep_result {
+    std::size_t examined = 0;
+    std::size_t reclaimed = 0;
+  };
+  /// Whether `e` may be reclaimed at `now`: clean, and past its expiry by `value_grace` (the
+  /// time a value is still served stale: stale_while_revalidate, stale_if_error); a cached
+  /// "not found" is never served stale.
+  static bool reclaimable(const entry& e, time_point now,
+                          std::chrono::nanoseconds value_grace) noexcept;
+  /// Walks on from `cursor` over about `budget` entries (whole buckets, at most one round) and
+  /// removes those that are reclaimable, in the walk itself (no second lookup). As evict does,
+  /// each removal raises its slot's floor to the entry's version: a load that started before
+  /// the entry was stored stays refused, and one that started after it (a reload in flight)
+  /// still stores its value.
+  sweep_result reclaim_expired(sweep_cursor& cursor, std::size_t budget, time_point now,
+                               std::chrono::nanoseconds value_grace);
+
 private:
   struct bucket_array {
     explicit bucket_array(std::size_t n) : mask(n - 1), heads(new std::atomic<entry*>[n]) {
