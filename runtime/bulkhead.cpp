@@ -13,11 +13,13 @@ bulkhead::~bulkhead() {
 
 bool bulkhead::start_locked(const std::shared_ptr<state>& st, executor::job j) {
   ++st->running;
-  // The slot is released before the job is destroyed: destroying it may drop the last
-  // reference to the cache that owns this bulkhead.
+  // The slot stays on this thread while the queue has work: the next job runs here without a
+  // trip through the pool's queue (where it would find no idle thread and start another).
   bool ok = st->pool->submit([st, j = std::move(j)]() mutable {
-    j();
-    finished(st);
+    do {
+      j();
+      j = nullptr; // may drop the last reference to the cache: `st` is ours, not the cache's
+    } while (take_next(st, j));
   });
   if (!ok)
     --st->running; // the pool stopped; the job was destroyed by it
@@ -39,18 +41,16 @@ bulkhead::admission bulkhead::submit(executor::job j) {
   return admission::accepted;
 }
 
-void bulkhead::finished(const std::shared_ptr<state>& st) {
-  std::deque<executor::job> dropped;
+bool bulkhead::take_next(const std::shared_ptr<state>& st, executor::job& next) {
   std::lock_guard<std::mutex> guard{st->mtx};
-  --st->running;
-  while (st->pool != nullptr && !st->waiting.empty()) {
-    auto next = std::move(st->waiting.front());
-    st->waiting.pop_front();
-    if (start_locked(st, std::move(next)))
-      break;
-    dropped.swap(st->waiting); // the pool stopped: nothing queued will run
+  if (st->pool == nullptr || st->waiting.empty()) { // closed: close() dropped the queue
+    --st->running;
+    return false;
   }
+  next = std::move(st->waiting.front());
+  st->waiting.pop_front();
   st->queued_now.store(st->waiting.size(), std::memory_order_relaxed);
+  return true;
 }
 
 std::size_t bulkhead::running() const {

@@ -29,7 +29,8 @@ public:
   };
 
   /// `max_running` 0 = no bound of its own (only the pool's); `max_queued` 0 = no queue bound.
-  /// `pool` must stay alive until close() returns.
+  /// `pool` must stay alive until close() returns. A job that returns hands its slot, and its
+  /// pool thread, to the oldest waiting job.
   bulkhead(executor& pool, std::size_t max_running, std::size_t max_queued);
   ~bulkhead();
   bulkhead(const bulkhead&) = delete;
@@ -64,8 +65,8 @@ private:
   };
   /// Puts `j` on the pool, wrapped so that its slot passes on when it returns. Lock held.
   static bool start_locked(const std::shared_ptr<state>& st, executor::job j);
-  /// A job returned: starts the oldest waiting one in its slot, or frees the slot.
-  static void finished(const std::shared_ptr<state>& st);
+  /// A job returned: hands the oldest waiting one to the same slot (true), or frees the slot.
+  static bool take_next(const std::shared_ptr<state>& st, executor::job& next);
 
   std::shared_ptr<state> st_;
 };

@@ -75,11 +75,13 @@ TEST_CASE("a bulkhead runs at most its bound at once and queues the rest in orde
   CHECK(b.queued() == 2);
   bool refused_ran = false;
   CHECK(b.submit([&] { refused_ran = true; }) == bulkhead::admission::overloaded);
-  CHECK(pool.run_one()); // job 0 returns: job 2 takes its slot
-  CHECK(b.queued() == 1);
-  CHECK(pool.queued() == 2);
+  CHECK(pool.run_one()); // job 0 returns: jobs 2 and 3 run in its slot, on its thread, in order
+  CHECK(ran == std::vector<int>{0, 2, 3});
+  CHECK(b.queued() == 0);
+  CHECK(b.running() == 1);
+  CHECK(pool.queued() == 1);
   pool.run_all();
-  CHECK(ran == std::vector<int>{0, 1, 2, 3});
+  CHECK(ran == std::vector<int>{0, 2, 3, 1});
   CHECK(b.running() == 0);
   CHECK(b.queued() == 0);
   CHECK_FALSE(refused_ran);
@@ -181,9 +183,9 @@ TEST_CASE("a full bulkhead refuses a load with overloaded, naming cache and key"
   CHECK(f.count(counter::bulkhead_rejections) == 1);
   CHECK(f.count(counter::errors) == 1);
   CHECK(f.core->metrics_now().total.bulkhead_rejections == 1);
-  f.finish_one_load(); // a returns; b takes its slot
+  f.finish_one_load(); // a returns; b runs next in its slot
   CHECK(f.core->metrics_now().gauges.loads_queued == 0);
-  f.finish_one_load();
+  CHECK(f.loads.queued() == 0);
   REQUIRE(a->results.size() == 1);
   REQUIRE(b->results.size() == 1);
   CHECK(a->results[0].value() == "v:a");
