@@ -4,7 +4,8 @@
 // until the phase ends (load_timeout 2 s: its waiters give up, its loads are abandoned but keep
 // running); 16 gets of distinct keys are started on A, so its bulkhead (4, the default) is full
 // and the rest wait in A's queue. Cache B's loader answers at once. One requester runs the same
-// workload on B with and without A hung, alternating over several rounds in the same run:
+// workload on B with and without A hung, alternating over several rounds in the same run (the
+// order flips every round):
 // every other get misses (a new key, loaded on the pool), the others hit. Reported per phase:
 // B's p50/p99 get latency (all gets, and misses alone), errors, and the process's threads.
 // Target: B's p99 with A hung within 10% of B alone.
@@ -152,13 +153,18 @@ void run_bulkhead_scenario(const options& opt) {
   corral::metrics_snapshot a_hung{};
   const std::size_t threads_idle = process_threads();
   for (std::size_t round = 0; round < rounds; ++round) {
-    run_b(b, ops, next_key, std::chrono::seconds(5), alone);
+    // Odd rounds measure the hung phase first: neither phase always follows the other.
+    const bool alone_first = round % 2 == 0;
+    if (alone_first)
+      run_b(b, ops, next_key, std::chrono::seconds(5), alone);
     auto pending = hang_a(a, a_state, round, loader_threads);
     run_b(b, ops, next_key, std::chrono::seconds(5), hung);
     a_hung = a.metrics();
     std::atomic_load(&a_state.release)->open();
     for (auto& f : pending)
       f.get();
+    if (!alone_first)
+      run_b(b, ops, next_key, std::chrono::seconds(5), alone);
   }
   const double alone_p99 = latencies::quantile_us(alone.all_ns, 0.99);
   const double hung_p99 = latencies::quantile_us(hung.all_ns, 0.99);
