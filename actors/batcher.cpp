@@ -34,12 +34,12 @@ void flush(self_ptr self) {
   auto items = std::make_shared<std::vector<batch_item_msg>>(std::move(st.pending));
   st.pending.clear();
   auto core = st.core;
-  bool queued = core->submit([core, items] {
+  auto admitted = core->submit([core, items] {
     // Keys whose load was abandoned (load_timeout) before the call started are left out.
     std::vector<std::string> keys;
     std::vector<std::size_t> called;
     for (std::size_t i = 0; i < items->size(); ++i) {
-      if (!(*items)[i].flags->abandoned.load()) {
+      if ((*items)[i].flags->begin()) {
         keys.push_back((*items)[i].key);
         called.push_back(i);
       }
@@ -50,7 +50,8 @@ void flush(self_ptr self) {
       outs[called[j]] = std::move(loaded[j]);
     for (std::size_t i = 0; i < items->size(); ++i) {
       auto& item = (*items)[i];
-      item.flags->finished.store(true);
+      if (item.flags->finish())
+        --core->metrics.abandoned_running;
       if (!outs[i]) {
         outs[i] = std::make_shared<load_outcome>();
         outs[i]->skipped = true;
@@ -58,12 +59,15 @@ void flush(self_ptr self) {
       core->post_to(item.requester, load_done_msg{item.load_id, item.version, std::move(outs[i])});
     }
   });
-  if (queued)
+  if (admitted == bulkhead::admission::accepted)
     return;
-  // The pool has stopped (shutdown): every key actor still hears about its load.
+  // The bulkhead is full, or the pool has stopped (shutdown): every key actor still hears about
+  // its load.
   for (auto& item : *items) {
     auto out = std::make_shared<load_outcome>();
-    out->error_message = "loader pool stopped";
+    out->overloaded = admitted == bulkhead::admission::overloaded;
+    out->error_message = out->overloaded ? core->overloaded_error(item.key).message
+                                         : std::string{"loader pool stopped"};
     self->send(caf::actor_cast<key_actor>(item.requester),
                load_done_msg{item.load_id, item.version, std::move(out)});
   }

@@ -192,7 +192,7 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
         self->state.invalidations.emplace(id, promise);
         auto core_ptr = self->state.core;
         auto me = self->address();
-        core.submit([core_ptr, key, id, me] {
+        auto admitted = core.submit([core_ptr, key, id, me] {
           try {
             core_ptr->invalidate_both(key);
           } catch (...) {
@@ -200,6 +200,16 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, cache_core_ptr co
           }
           core_ptr->post_to(me, invalidate_atom::value, key, id);
         });
+        if (admitted != bulkhead::admission::accepted) {
+          // Nothing was erased: dropping only the in-memory entry could let a load bring the
+          // old value back from tier 1.
+          auto err =
+              admitted == bulkhead::admission::overloaded
+                  ? core.overloaded_error(key)
+                  : error{errc::shutting_down, "cache '" + core.cfg.name + "' is shutting down"};
+          promise.deliver(make_caf_error(err.code, err.message));
+          self->state.invalidations.erase(id);
+        }
         return promise;
       },
       [self](invalidate_atom, const std::string&, std::uint64_t id) {

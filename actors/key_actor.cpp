@@ -170,6 +170,12 @@ public:
       report_if_idle();
       return;
     }
+    if (out.overloaded) { // a batch load the bulkhead refused: the loader never ran
+      if (current)
+        refuse_waiters(out.error_message);
+      report_if_idle();
+      return;
+    }
     auto now = st_.core->now();
     detail::epoch_guard guard;
     switch (out.result) {
@@ -234,7 +240,12 @@ public:
     // Abandon the load: its waiters are answered now; a late success is still stored, and a
     // job still queued will not call the loader at all.
     st_.current_load = 0;
-    st_.current_flags->abandoned.store(true);
+    // Raised first, so that the job's lowering (on return) never comes before it.
+    ++st_.core->metrics.abandoned_running;
+    if (st_.current_flags->abandon())
+      st_.core->count(counter::abandoned_loads); // its thread stays taken until it returns
+    else
+      --st_.core->metrics.abandoned_running; // not started yet (it will skip), or just returned
     auto now = st_.core->now();
     detail::epoch_guard guard;
     const entry* e = st_.core->table.find_exact(st_.key);
@@ -287,16 +298,17 @@ private:
     auto flags = std::make_shared<load_flags>();
     // A weak address: a job stuck past shutdown must not keep the actor (and its system) alive.
     auto me = self_->address();
-    bool queued = true;
+    auto admitted = bulkhead::admission::accepted;
     if (core->batch_loader) {
       auto batcher = core->batcher_handle();
       if (batcher)
         self_->send(batcher, batch_item_msg{key, id, version, me, flags});
-      queued = static_cast<bool>(batcher);
+      else
+        admitted = bulkhead::admission::stopped;
     } else
-      queued = core->submit([core, key, id, version, me, flags, lead = std::move(lead)] {
+      admitted = core->submit([core, key, id, version, me, flags, lead = std::move(lead)] {
         std::shared_ptr<load_outcome> out;
-        if (flags->abandoned.load()) {
+        if (!flags->begin()) {
           out = std::make_shared<load_outcome>();
           out->skipped = true;
         } else {
@@ -304,10 +316,16 @@ private:
           if (out->result == load_outcome::kind::value)
             publish_and_answer_lead(*core, key, version, *out, lead.get());
         }
-        flags->finished.store(true);
+        if (flags->finish())
+          --core->metrics.abandoned_running;
         core->post_to(me, load_done_msg{id, version, std::move(out)});
       });
-    if (!queued) {
+    if (admitted == bulkhead::admission::overloaded) {
+      // No load is in flight: the waiters hear why, and the next request tries again.
+      refuse_waiters(core->overloaded_error(key).message);
+      return;
+    }
+    if (admitted == bulkhead::admission::stopped) {
       answer_all([&](reply_token& t) {
         count_and_deliver(t, outcome::failed(errc::shutting_down, "loader pool stopped"),
                           counter::errors);
@@ -330,6 +348,15 @@ private:
     }
   }
 
+  /// Answers every waiter that the bulkhead refused their load (errc::overloaded), or with the
+  /// stale value if stale_if_error allows. No error backoff: the loader did not fail.
+  void refuse_waiters(const std::string& text) {
+    auto now = st_.core->now();
+    detail::epoch_guard guard;
+    const entry* e = st_.core->table.find_exact(st_.key);
+    answer_all([&](reply_token& t) { fail_or_stale(t, e, now, errc::overloaded, text); });
+  }
+
   /// Writes a source value back to tier 1, after the requesters are answered and only while it
   /// is still the key's current entry (see cache_core::write_back_if_current).
   void write_back(const entry& e, std::uint64_t version) {
@@ -342,6 +369,8 @@ private:
     } catch (...) {
       return; // the copy failed: a write-back only saves a future tier-1 miss
     }
+    // Refused by a full bulkhead (counted) or the stopped runtime: a write-back only saves a
+    // future tier-1 miss.
     core->submit([core, key = st_.key, version, job = std::move(job)] {
       core->write_back_if_current(key, version, job);
     });

@@ -76,6 +76,7 @@ struct load_outcome {
   std::string error_message;    // set for kind::error
   std::chrono::nanoseconds took{0};
   bool skipped = false;     // the load was abandoned before it started; the loader never ran
+  bool overloaded = false;  // the cache's bulkhead refused the (batch) load; the loader never ran
   bool from_source = false; // the value came from the loader (not tier 1): write it back
   /// The loader thread published the value already (`value` is then null): see key_actor.cpp.
   bool published = false;

@@ -30,6 +30,8 @@ public:
   /// The key's value: from memory when fresh (no message, no allocation), otherwise through
   /// the key's actor, which loads it once for every concurrent caller. A miss goes straight to
   /// that actor (found or spawned in the cache's key registry), never through the supervisor.
+  /// A miss fails at once with errc::overloaded when the cache's bulkhead queue is full
+  /// (max_queued_loads).
   result<V> get(std::string_view key) const { return get_until(key, time_point::max()); }
 
   /// As get(key), but gives up with errc::timeout after `timeout`; other waiters of the same

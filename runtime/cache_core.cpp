@@ -14,6 +14,13 @@
 
 namespace corral {
 
+namespace {
+
+/// How long a refresh refused by a full bulkhead waits before a reader may ask again.
+constexpr duration overloaded_refresh_wait = std::chrono::milliseconds(100);
+
+} // namespace
+
 void cache_core::request_refresh(const entry& e, std::string_view key) const {
   if (batch_loader || !loader) { // batch caches coalesce refreshes in their batcher
     // Routing counts a message on the key's slot: the registry is shared mutable state.
@@ -25,16 +32,31 @@ void cache_core::request_refresh(const entry& e, std::string_view key) const {
   auto self = std::const_pointer_cast<cache_core>(shared_from_this());
   auto version = table.next_version(); // a put or invalidate after this wins over the result
   auto origin = e.version;
-  bool queued = submit([self, key = std::string{key}, version, origin] {
+  auto admitted = submit([self, key = std::string{key}, version, origin] {
     auto out = self->run_load(key);
     self->finish_refresh(key, version, origin, *out);
   });
-  if (queued) {
+  if (admitted == bulkhead::admission::accepted) {
     counters.add(counter::loads);
     counters.add(counter::refreshes);
   } else {
-    e.refresh_requested.store(false); // the runtime stopped; nothing will run
+    // The runtime stopped, or the bulkhead is full (counted): the entry is still served, and
+    // the first reader after a short wait asks again (not every hit meanwhile: each would take
+    // the bulkhead's lock only to be refused).
+    if (admitted == bulkhead::admission::overloaded)
+      e.refresh_retry_at.store(
+          saturating_add(hit_now(), overloaded_refresh_wait).time_since_epoch().count());
+    e.refresh_requested.store(false);
   }
+}
+
+error cache_core::overloaded_error(std::string_view key) const {
+  return {errc::overloaded,
+          "cache '" + cfg.name + "' is overloaded: " + std::to_string(load_slots.running()) +
+              " loads running (max_concurrent_loads " + std::to_string(load_slots.max_running()) +
+              ") and " + std::to_string(load_slots.queued()) + " queued (max_queued_loads " +
+              std::to_string(load_slots.max_queued()) + "); load of key '" + std::string{key} +
+              "' refused"};
 }
 
 void cache_core::passivate(const std::vector<key_actor>& retired) {

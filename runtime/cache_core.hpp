@@ -18,6 +18,7 @@
 #include <caf/send.hpp>
 
 #include "messages/cache_messages.hpp"
+#include "runtime/bulkhead.hpp"
 #include "runtime/config.hpp"
 #include "runtime/counters.hpp"
 #include "runtime/entry_table.hpp"
@@ -81,7 +82,8 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
   cache_core(cache_config c, const value_ops& o, erased_loader l, executor& ex,
              caf::actor_clock& clk, std::size_t metric_windows = 6,
              duration metric_cycle = std::chrono::seconds(10))
-      : cfg(std::move(c)), ops(o), loader(std::move(l)), loads(ex), clock(clk),
+      : cfg(std::move(c)), ops(o), loader(std::move(l)), loads(ex),
+        load_slots(ex, cfg.max_concurrent_loads, cfg.max_queued_loads), clock(clk),
         windows(metric_windows, static_cast<std::uint64_t>(metric_cycle.count())),
         coarse_clock_(uses_real_time(clk)) {}
 
@@ -102,6 +104,9 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
   std::shared_ptr<write_behind_link> write_behind;
   writer_actor writer;
   executor& loads;
+  /// This cache's share of `loads`: every job the cache submits passes through it (submit).
+  /// max_concurrent_loads 0 here means unbounded; the runtime resolves 0 to loader_threads.
+  mutable bulkhead load_slots;
   caf::actor_clock& clock; // the actor system's clock: the test clock in message-level tests
   entry_table table;
   /// The resident key actors: how requesters find a key's actor (see send_to_key).
@@ -120,6 +125,9 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
     auto s = windows.snapshot(cfg.name, metrics, table.size());
     s.gauges.dirty_backlog = table.dirty_count(); // kept by the table, not by a gauge
     s.gauges.resident_actors = keys.resident();   // kept by the registry
+    // Kept by the bulkhead, whose state may outlive the core (a job stuck past shutdown), so it
+    // is read here rather than written into `metrics`.
+    s.gauges.loads_queued = load_slots.queued();
     return s;
   }
   void count(counter c, detail::thread_slot_info slot) noexcept { counters.add(c, 1, slot); }
@@ -146,11 +154,21 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
   /// Whether misses can be loaded at all (a loader or a batch loader).
   bool can_load() const noexcept { return loader || batch_loader; }
 
-  /// Queues a job on the loader pool unless the runtime has stopped (the pool may be gone).
-  bool submit(executor::job j) const {
+  /// Queues a job on the loader pool through the cache's bulkhead, unless the runtime has
+  /// stopped (the pool may be gone). A refused job is destroyed here; `overloaded` is counted
+  /// (bulkhead_rejections) and callers answer their waiters with overloaded_error().
+  bulkhead::admission submit(executor::job j) const {
     std::shared_lock<std::shared_mutex> gate{send_gate_};
-    return !sends_closed_ && loads.submit(std::move(j));
+    if (sends_closed_)
+      return bulkhead::admission::stopped;
+    auto admitted = load_slots.submit(std::move(j));
+    if (admitted == bulkhead::admission::overloaded)
+      counters.add(counter::bulkhead_rejections);
+    return admitted;
   }
+
+  /// What a load refused by the bulkhead answers: names the cache, the key and the bounds.
+  error overloaded_error(std::string_view key) const;
 
   /// Serialises tier-1 erase (invalidate) and tier-1 write-back for keys of one stripe, so
   /// that a write-back can check that its value is still the current one before storing it.
@@ -317,6 +335,7 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
   void close_sends() {
     std::unique_lock<std::shared_mutex> gate{send_gate_};
     sends_closed_ = true;
+    load_slots.close(); // drops queued jobs: they hold the core, which must not own itself
     supervisor = nullptr;
     batcher = nullptr;
     writer = nullptr;

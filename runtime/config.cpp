@@ -27,6 +27,12 @@ config_error::config_error(std::vector<config_problem> problems)
     problems_.push_back({"", "invalid configuration"});
 }
 
+std::size_t runtime_config::loader_thread_cap() const noexcept {
+  if (max_loader_threads != 0)
+    return max_loader_threads;
+  return loader_threads > default_max_loader_threads ? loader_threads : default_max_loader_threads;
+}
+
 const cache_config* runtime_config::find_cache(const std::string& name) const {
   for (const auto& cache : caches)
     if (cache.name == name)
@@ -107,6 +113,11 @@ void validate_cache(const runtime_config& cfg, std::size_t index) {
                        "expected less than load_timeout (" + format_duration(cache.load_timeout) +
                            "): a batched load would time out before its batch is called; found " +
                            format_duration(cache.batch_window));
+  if (cache.max_concurrent_loads > loader_thread_limit)
+    throw config_error(cache_path(index, "max_concurrent_loads"),
+                       "expected 0 (loader_threads) or at most " +
+                           std::to_string(loader_thread_limit) + " loads, found " +
+                           std::to_string(cache.max_concurrent_loads));
   if (cache.write_batch_size < 1)
     throw config_error(cache_path(index, "write_batch_size"),
                        "expected a positive integer, found 0");
@@ -150,10 +161,17 @@ void validate(const runtime_config& cfg) {
     throw config_error("loader_threads", "expected a positive integer, found 0");
   // Checked here so that a typo fails as a config error naming the key, not as a failed
   // thread start (std::system_error) half-way through building the pool.
-  if (cfg.loader_threads > max_loader_threads)
-    throw config_error("loader_threads", "expected at most " + std::to_string(max_loader_threads) +
+  if (cfg.loader_threads > loader_thread_limit)
+    throw config_error("loader_threads", "expected at most " + std::to_string(loader_thread_limit) +
                                              " threads, found " +
                                              std::to_string(cfg.loader_threads));
+  if (cfg.max_loader_threads != 0 &&
+      (cfg.max_loader_threads < cfg.loader_threads || cfg.max_loader_threads > loader_thread_limit))
+    throw config_error("max_loader_threads", "expected 0 (automatic) or from loader_threads (" +
+                                                 std::to_string(cfg.loader_threads) + ") to " +
+                                                 std::to_string(loader_thread_limit) +
+                                                 " threads, found " +
+                                                 std::to_string(cfg.max_loader_threads));
   if (cfg.scheduler_policy != "sharing" && cfg.scheduler_policy != "stealing")
     throw config_error("scheduler_policy", "expected \"sharing\" or \"stealing\", found \"" +
                                                cfg.scheduler_policy + "\"");

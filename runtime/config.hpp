@@ -23,7 +23,10 @@ inline constexpr duration max_config_duration = std::chrono::hours(24 * 3653);
 /// per-user thread limit make thread creation fail, and no workload needs that many loads at
 /// once. Scheduler threads run actors and should not exceed the cores; 1024 is above any
 /// machine's core count while still catching a stray extra digit.
-inline constexpr std::size_t max_loader_threads = 4096;
+inline constexpr std::size_t loader_thread_limit = 4096;
+/// The pool's hard cap when runtime_config::max_loader_threads is 0 (and loader_threads is
+/// lower): room for 32 caches with the default bulkhead of 8 all saturated at once.
+inline constexpr std::size_t default_max_loader_threads = 256;
 inline constexpr std::size_t max_scheduler_threads = 1024;
 
 /// Options of one named cache. Zero durations switch a feature off unless noted.
@@ -57,6 +60,15 @@ struct cache_config {
   /// Waiters of a load get a timeout error after this long; a late success is still stored.
   /// Defaults to 10 s so that a hung loader never hangs its callers; 0 = wait forever.
   duration load_timeout{std::chrono::seconds(10)};
+  /// The cache's bulkhead (runtime/bulkhead.hpp): at most this many of its loader jobs (loads,
+  /// refreshes, batch calls, tier-1 work) hold a loader thread at once; the others wait in the
+  /// cache's own queue. A load past load_timeout keeps its slot until the loader returns, so a
+  /// cache with hung loaders holds at most this many threads and never delays another cache.
+  /// 0 = the runtime's loader_threads (one cache alone behaves as with a fixed pool).
+  std::size_t max_concurrent_loads{0};
+  /// Jobs waiting for a bulkhead slot; a load beyond this is refused at once with
+  /// errc::overloaded (counted as bulkhead_rejections). 0 = unbounded.
+  std::size_t max_queued_loads{10000};
   /// After a failed load, requests fail fast (or get the stale value) for this long,
   /// doubling per consecutive failure up to error_backoff_max.
   duration error_backoff{0};
@@ -108,9 +120,17 @@ struct runtime_config {
   /// where stealing's polling sleeps delay each wake-up and a steal from a long queue costs
   /// O(queue) in CAF 0.17: see docs/performance.md for the measurements.
   std::string scheduler_policy{"sharing"};
-  /// Threads that run loaders (user code that may block). Bounded: at most this many loads
-  /// run at once across all caches. 1 to max_loader_threads.
+  /// Loader threads kept warm: they start with the runtime and never exit. Loaders are user
+  /// code that may block; when every thread is busy, the pool starts another one for the next
+  /// job, up to max_loader_threads, and such extra threads exit after 10 s without work. Each
+  /// cache is bounded by its bulkhead (cache_config::max_concurrent_loads, loader_threads by
+  /// default), so a cache whose loaders hang cannot take the threads of the others. Also used
+  /// by resources. 1 to loader_thread_limit.
   std::size_t loader_threads{8};
+  /// The loader pool's hard cap. Keep it at or above the sum of the caches' bulkheads so that
+  /// every cache finds a thread even while all the others are saturated. 0 = the larger of
+  /// loader_threads and default_max_loader_threads; else loader_threads to loader_thread_limit.
+  std::size_t max_loader_threads{0};
   /// Length of one metrics window: "last" is the window being filled.
   duration metrics_cycle{std::chrono::seconds(10)};
   /// Completed windows summed into "cycle" (at least 1).
@@ -121,6 +141,8 @@ struct runtime_config {
 
   /// Returns the cache named `name` or nullptr.
   const cache_config* find_cache(const std::string& name) const;
+  /// The pool's cap: max_loader_threads, or its default when that is 0.
+  std::size_t loader_thread_cap() const noexcept;
 };
 
 /// One thing wrong with a configuration: where (`caches[1].loader`) and what.

@@ -32,6 +32,8 @@ const char* to_string(errc code) noexcept {
     return "backlog_full";
   case errc::write_failed:
     return "write_failed";
+  case errc::overloaded:
+    return "overloaded";
   }
   return "unknown";
 }

@@ -22,6 +22,7 @@ enum class errc : std::uint8_t {
   no_such_resource = 11, // no resource of that name (never declared, or removed)
   backlog_full = 12,     // write-behind: max_dirty unwritten entries, and the put could not wait
   write_failed = 13,     // write-behind: the store refused the item for good (dead-lettered)
+  overloaded = 14,       // the cache's bulkhead queue was full (max_queued_loads): load refused
 };
 
 /// Short stable name of a code ("not_found", "timeout", ...).

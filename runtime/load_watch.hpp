@@ -24,11 +24,38 @@
 namespace corral {
 
 /// Shared by a key actor and the job running its load.
+///
+/// A load abandoned while its loader runs is counted once (abandoned_loads) and holds the gauge
+/// abandoned_running up until the loader returns. Both sides race for `abandon_claimed`: the
+/// key actor claims it only if the loader is running, the job claims it on return; whoever is
+/// second knows the first was there. So the gauge is raised and lowered in pairs, and a loader
+/// that returns just as it is abandoned is not counted at all.
 struct load_flags {
   /// Set by the key actor when it gives up (load_timeout): a job not started yet skips the loader.
   std::atomic<bool> abandoned{false};
   /// Set by the job once the loader returned: the watch need not time it out.
   std::atomic<bool> finished{false};
+  /// Set by the job when it starts, before it reads `abandoned`.
+  std::atomic<bool> started{false};
+  std::atomic<bool> abandon_claimed{false};
+
+  /// The job starts; false when the load was abandoned already (skip the loader).
+  bool begin() noexcept {
+    started.store(true);
+    return !abandoned.load();
+  }
+  /// The key actor gives up on the load. True when its loader is running now: the caller counts
+  /// one abandoned load and keeps abandoned_running raised (finish() lowers it). The caller
+  /// raises the gauge before calling and lowers it again on false, so that it never dips below 0.
+  bool abandon() noexcept {
+    abandoned.store(true);
+    return started.load() && !finished.load() && !abandon_claimed.exchange(true);
+  }
+  /// The job returned. True when abandon() counted it as running: lower abandoned_running.
+  bool finish() noexcept {
+    finished.store(true);
+    return abandoned.load() && abandon_claimed.exchange(true);
+  }
 };
 
 class load_watch {

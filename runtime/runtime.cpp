@@ -92,8 +92,8 @@ cache_problems(const cache_config& c, std::size_t index,
 
 struct runtime::impl {
   explicit impl(runtime_config c)
-      : cfg(std::move(c)), pool(cfg.loader_threads), caf_cfg(make_caf_config(cfg)), sys(caf_cfg),
-        resources(sys, pool, cfg.resources) {
+      : cfg(std::move(c)), pool(cfg.loader_threads, cfg.loader_thread_cap()),
+        caf_cfg(make_caf_config(cfg)), sys(caf_cfg), resources(sys, pool, cfg.resources) {
     metrics = spawn_metrics_actor(sys, cfg.metrics_cycle, [this](const metrics_snapshot& s) {
       // Held while the callback runs, so that on_metrics() from another thread returns only
       // once no call is in progress; recursive, so that the callback may replace itself (the
@@ -260,9 +260,13 @@ cache_core_ptr runtime::start_cache(const cache_config& cfg, const value_ops& op
     if (!loader && !batch) // lookup on miss
       loader = store_lookup(write_behind->store, ops);
   }
-  auto core =
-      std::make_shared<cache_core>(cfg, ops, std::move(loader), impl_->pool, impl_->sys.clock(),
-                                   impl_->cfg.metrics_windows, impl_->cfg.metrics_cycle);
+  // A bulkhead of 0 means loader_threads: one cache alone loads as it did on a fixed pool.
+  cache_config resolved = cfg;
+  if (resolved.max_concurrent_loads == 0)
+    resolved.max_concurrent_loads = impl_->cfg.loader_threads;
+  auto core = std::make_shared<cache_core>(resolved, ops, std::move(loader), impl_->pool,
+                                           impl_->sys.clock(), impl_->cfg.metrics_windows,
+                                           impl_->cfg.metrics_cycle);
   // Both before the supervisor exists: never written afterwards.
   core->tier1 = std::move(tier1);
   core->batch_loader = std::move(batch);

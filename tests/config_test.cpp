@@ -54,6 +54,8 @@ void check_same(const corral::cache_config& a, const corral::cache_config& b) {
   CHECK(a.stale_if_error == b.stale_if_error);
   CHECK(a.ttl_jitter == b.ttl_jitter);
   CHECK(a.load_timeout == b.load_timeout);
+  CHECK(a.max_concurrent_loads == b.max_concurrent_loads);
+  CHECK(a.max_queued_loads == b.max_queued_loads);
   CHECK(a.error_backoff == b.error_backoff);
   CHECK(a.error_backoff_max == b.error_backoff_max);
   CHECK(a.batch_window == b.batch_window);
@@ -68,6 +70,7 @@ void check_same(const corral::runtime_config& a, const corral::runtime_config& b
   CHECK(a.scheduler_threads == b.scheduler_threads);
   CHECK(a.scheduler_policy == b.scheduler_policy);
   CHECK(a.loader_threads == b.loader_threads);
+  CHECK(a.max_loader_threads == b.max_loader_threads);
   REQUIRE(a.caches.size() == b.caches.size());
   for (std::size_t i = 0; i < a.caches.size(); ++i)
     check_same(a.caches[i], b.caches[i]);
@@ -199,7 +202,7 @@ TEST_CASE("unknown keys list the known ones", "[config]") {
       {"caches[0].tll: unknown key; known keys are name, loader, tier1, ttl, negative_ttl"});
   check_parse_error(R"({"loader_thread": 4})", "loader_thread",
                     {"known keys are scheduler_threads, scheduler_policy, loader_threads, "
-                     "metrics_cycle, metrics_windows, caches, "
+                     "max_loader_threads, metrics_cycle, metrics_windows, caches, "
                      "resources"});
   check_parse_error(one_cache(R"("my key": 1)"), R"(caches[0]["my key"])", {"unknown key"});
 }
@@ -354,4 +357,40 @@ TEST_CASE("a cache's store is checked when the config is parsed", "[config]") {
                     "caches[0].write_retry_max", {"expected at least write_retry"});
   check_parse_error(one_cache(R"("batch_window": "10s", "load_timeout": "10s")"),
                     "caches[0].batch_window", {"expected less than load_timeout"});
+}
+
+TEST_CASE("bulkhead keys: per-cache load bounds and the loader pool's cap", "[config][bulkhead]") {
+  auto cfg = corral::parse_config(R"({"loader_threads": 4, "max_loader_threads": 64, "caches": [
+      {"name": "a", "max_concurrent_loads": 2, "max_queued_loads": 50}, {"name": "b"}]})");
+  CHECK(cfg.max_loader_threads == 64);
+  CHECK(cfg.loader_thread_cap() == 64);
+  CHECK(cfg.find_cache("a")->max_concurrent_loads == 2);
+  CHECK(cfg.find_cache("a")->max_queued_loads == 50);
+  // Defaults: the bulkhead is loader_threads (0), the queue bounded, the cap automatic.
+  CHECK(cfg.find_cache("b")->max_concurrent_loads == 0);
+  CHECK(cfg.find_cache("b")->max_queued_loads == 10000);
+  check_same(cfg, corral::parse_config(corral::to_json(cfg)));
+  corral::runtime_config automatic;
+  CHECK(automatic.loader_thread_cap() == corral::default_max_loader_threads);
+  automatic.loader_threads = 1000;
+  CHECK(automatic.loader_thread_cap() == 1000);
+
+  check_parse_error(one_cache(R"("max_concurrent_loads": -1)"), "caches[0].max_concurrent_loads",
+                    {"expected a non-negative integer", "found number -1"});
+  check_parse_error(one_cache(R"("max_queued_loads": "10")"), "caches[0].max_queued_loads",
+                    {"expected a non-negative integer", "found string"});
+  check_parse_error(one_cache(R"("max_concurrent_loads": 5000)"), "caches[0].max_concurrent_loads",
+                    {"at most 4096 loads", "found 5000"});
+  check_parse_error(R"({"loader_threads": 8, "max_loader_threads": 4})", "max_loader_threads",
+                    {"from loader_threads (8) to 4096 threads", "found 4"});
+  check_parse_error(R"({"max_loader_threads": 5000})", "max_loader_threads",
+                    {"to 4096 threads", "found 5000"});
+  corral::runtime_config code;
+  code.caches.resize(1);
+  code.caches[0].name = "a";
+  code.caches[0].max_concurrent_loads = 4097;
+  check_validate_error(code, "caches[0].max_concurrent_loads", "at most 4096 loads");
+  code.caches[0].max_concurrent_loads = 4096;
+  code.max_loader_threads = 8; // equal to loader_threads: the pool never grows
+  CHECK_NOTHROW(corral::validate(code));
 }

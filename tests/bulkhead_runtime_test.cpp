@@ -1,0 +1,197 @@
+// Bulkheads on real threads: a cache whose loaders hang holds a bounded share of the loader
+// pool, never all of it. Hung loaders block on a gate the test opens at the end; the tests wait
+// for loaders to start on a latch, never on a sleep.
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "examples/start_gate.hpp"
+#include "runtime/runtime.hpp"
+
+using namespace corral;
+using namespace std::chrono_literals;
+
+namespace {
+
+using gate = corral::examples::start_gate;
+
+/// Counts loaders that have started, so that a test can wait until n of them run.
+class started_latch {
+public:
+  void arrive() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    ++count_;
+    cv_.notify_all();
+  }
+  /// Waits until `n` arrived; false after `limit` (a failure, not a synchronisation).
+  bool wait_for(int n, duration limit = 30s) {
+    std::unique_lock<std::mutex> lock{mtx_};
+    return cv_.wait_for(lock, limit, [&] { return count_ >= n; });
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  int count_ = 0;
+};
+
+/// Opens a gate when the test leaves, also on a failed REQUIRE, so that no loader stays hung
+/// and the runtime's shutdown does not wait for one. Declare it after the runtime.
+struct open_on_exit {
+  gate& g;
+  ~open_on_exit() { g.open(); }
+};
+
+runtime_config small_runtime(std::size_t loader_threads) {
+  runtime_config cfg;
+  cfg.scheduler_threads = 2;
+  cfg.loader_threads = loader_threads;
+  return cfg;
+}
+
+cache_config named(std::string name) {
+  cache_config c;
+  c.name = std::move(name);
+  c.ttl = 1h;
+  return c;
+}
+
+/// Starts `n` gets of distinct keys on `c` from their own threads; they end when `release`
+/// opens (or at their load_timeout).
+template <class Cache>
+std::vector<std::future<result<std::string>>> hang_keys(Cache& c, int n, const std::string& p) {
+  std::vector<std::future<result<std::string>>> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back(
+        std::async(std::launch::async, [&c, key = p + std::to_string(i)] { return c.get(key); }));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("hung loaders in one cache leave the loader pool to the other caches",
+          "[runtime][bulkhead]") {
+  gate release;
+  started_latch started;
+  runtime rt{small_runtime(4)};
+  open_on_exit opener{release};
+  auto slow_cfg = named("slow");
+  slow_cfg.load_timeout = 0s; // the waiters wait for the gate: the threads stay taken
+  auto slow = rt.make_cache<std::string>(slow_cfg, [&](const std::string&) {
+    started.arrive();
+    release.wait();
+    return std::string{"late"};
+  });
+  auto fast =
+      rt.make_cache<std::string>(named("fast"), [](const std::string& k) { return "v-" + k; });
+  auto hung = hang_keys(slow, 4, "h");
+  REQUIRE(started.wait_for(4)); // every warm loader thread is in a hung load
+  // Misses on the other cache still load; the deadline only turns a hang into a failure.
+  for (int i = 0; i < 20; ++i) {
+    auto key = "k" + std::to_string(i);
+    auto r = fast.get(key, 5s);
+    REQUIRE(r.ok());
+    CHECK(r.value() == "v-" + key);
+  }
+  release.open();
+  for (auto& f : hung)
+    CHECK(f.get().value() == "late");
+}
+
+TEST_CASE("within a cache, hung keys fewer than the bulkhead leave other keys loading",
+          "[runtime][bulkhead]") {
+  gate release;
+  started_latch started;
+  runtime rt{small_runtime(4)};
+  open_on_exit opener{release};
+  auto cfg = named("mixed");
+  cfg.load_timeout = 0s;
+  cfg.max_concurrent_loads = 6; // more than the warm threads: the pool grows for the rest
+  auto c = rt.make_cache<std::string>(cfg, [&](const std::string& k) {
+    if (k.rfind("h", 0) == 0) {
+      started.arrive();
+      release.wait();
+    }
+    return "v-" + k;
+  });
+  auto hung = hang_keys(c, 4, "h"); // as many as loader_threads
+  REQUIRE(started.wait_for(4));
+  for (int i = 0; i < 20; ++i) {
+    auto key = "k" + std::to_string(i);
+    auto r = c.get(key, 5s);
+    REQUIRE(r.ok());
+    CHECK(r.value() == "v-" + key);
+  }
+  release.open();
+  for (auto& f : hung)
+    CHECK(f.get().ok());
+}
+
+TEST_CASE("a saturated bulkhead queues up to max_queued_loads and refuses beyond",
+          "[runtime][bulkhead]") {
+  gate release;
+  started_latch started;
+  runtime rt{small_runtime(4)};
+  open_on_exit opener{release};
+  auto cfg = named("narrow");
+  cfg.load_timeout = 0s;
+  cfg.max_concurrent_loads = 2;
+  cfg.max_queued_loads = 1;
+  auto c = rt.make_cache<std::string>(cfg, [&](const std::string& k) {
+    started.arrive();
+    release.wait();
+    return "v-" + k;
+  });
+  auto hung = hang_keys(c, 2, "h");
+  REQUIRE(started.wait_for(2));
+  auto queued = c.get_async("q"); // waits for a slot
+  // Answered at once: the bulkhead is full, so the load is refused rather than parked.
+  auto refused = c.get("r", 5s);
+  CHECK(refused.code() == errc::overloaded);
+  CHECK_THAT(refused.err().message, Catch::Contains("cache 'narrow'"));
+  CHECK_THAT(refused.err().message, Catch::Contains("key 'r'"));
+  auto m = c.metrics();
+  CHECK(m.total.bulkhead_rejections == 1);
+  CHECK(m.gauges.loads_queued == 1);
+  release.open();
+  CHECK(queued.get().value() == "v-q");
+  for (auto& f : hung)
+    CHECK(f.get().ok());
+  CHECK(c.metrics().gauges.loads_queued == 0);
+}
+
+TEST_CASE("an abandoned load holds abandoned_running until its loader returns",
+          "[runtime][bulkhead]") {
+  gate release;
+  started_latch started;
+  started_latch returned;
+  runtime rt{small_runtime(2)};
+  open_on_exit opener{release};
+  auto cfg = named("abandon");
+  cfg.load_timeout = 50ms;
+  auto c = rt.make_cache<std::string>(cfg, [&](const std::string& k) {
+    started.arrive();
+    release.wait();
+    returned.arrive();
+    return "v-" + k;
+  });
+  CHECK(c.get("k").code() == errc::timeout); // answered at load_timeout; the loader still runs
+  REQUIRE(started.wait_for(1));
+  auto m = c.metrics();
+  CHECK(m.total.abandoned_loads == 1);
+  CHECK(m.gauges.abandoned_running == 1);
+  release.open();
+  REQUIRE(returned.wait_for(1));
+  // The gauge is lowered by the job just after the loader returns: wait for that, bounded.
+  auto give_up = std::chrono::steady_clock::now() + 30s;
+  while (c.metrics().gauges.abandoned_running != 0 && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::yield();
+  CHECK(c.metrics().gauges.abandoned_running == 0);
+  CHECK(c.metrics().total.abandoned_loads == 1);
+}
