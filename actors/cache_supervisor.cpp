@@ -1,7 +1,6 @@
 #include "actors/cache_supervisor.hpp"
 
 #include <algorithm>
-#include <random>
 #include <unordered_map>
 #include <vector>
 
@@ -18,9 +17,6 @@ namespace corral {
 
 namespace {
 
-// Keys examined per eviction: Redis's default; close to true LRU at a fraction of the cost.
-constexpr std::size_t eviction_samples = 5;
-
 struct supervisor_state {
   static inline const char* name = "corral.supervisor";
   cache_core_ptr core;
@@ -28,7 +24,6 @@ struct supervisor_state {
   /// invalidate requests waiting for tier 1 to erase the key.
   std::unordered_map<std::uint64_t, caf::typed_response_promise<ok_atom>> invalidations;
   std::uint64_t next_invalidation = 0;
-  std::mt19937_64 rng{std::random_device{}()};
   expiry_sweep sweep; // proactive expiry: where the last pass stopped
 };
 
@@ -113,42 +108,17 @@ private:
     st_.core->passivate(st_.core->keys.retire_idle_before(now - timeout));
   }
 
-  bool busy(const std::string& key) const {
-    return st_.core->keys.busy(key, entry_table::hash_key(key));
-  }
-
-  /// Sampled LRU toward max_entries: one pool of candidates per pass (eviction_samples per
-  /// key to evict), oldest read first; entries past expiry go before any live one. Never touches a
-  /// key whose actor is busy (load in flight).
+  /// The backstop of max_entries and max_weight: inserting threads keep the bounds
+  /// (cache_core::after_insert), but what they could not evict (entries that were dirty or
+  /// loading then) is evicted here, by the same policy. Never touches a busy or dirty key.
   void prune() {
-    auto limit = st_.core->cfg.max_entries;
-    auto& table = st_.core->table;
-    auto size = table.size();
-    if (limit == 0 || size <= limit)
+    auto& core = *st_.core;
+    if (!core.policy.bounded() || !core.policy.over(core.table))
       return;
-    auto excess = size - limit;
-    auto now = st_.core->now();
-    auto tick_now = entry_table::tick_of(now);
-    auto pool = table.sample(excess * eviction_samples + 16, st_.rng);
-    auto age = [&](const entry_table::sample_item& c) -> std::uint64_t {
-      if (c.expires_at <= now)
-        return UINT64_MAX;
-      return static_cast<std::uint32_t>(tick_now - c.access_tick);
-    };
-    std::sort(pool.begin(), pool.end(),
-              [&](const auto& a, const auto& b) { return age(a) > age(b); });
-    for (auto& c : pool) {
-      if (excess == 0)
-        break;
-      if (busy(c.key) || !table.evict(c.key))
-        continue; // the same key may be in the pool twice; the second evict finds nothing
-      ++st_.evictions;
-      st_.core->count(counter::evictions);
-      --excess;
-    }
+    st_.evictions += core.enforce_bounds(core.now(), core.table.size());
     // Dirty entries cannot go before they are written: ask the writer not to wait.
-    if (excess > 0 && st_.core->writer && table.dirty_count() > 0)
-      self_->send(st_.core->writer, drain_atom::value);
+    if (core.policy.over(core.table) && core.writer && core.table.dirty_count() > 0)
+      self_->send(core.writer, drain_atom::value);
   }
 
   self_ptr self_;

@@ -130,7 +130,35 @@ bool cache_core::publish_loaded(std::string_view key, std::unique_ptr<entry>& va
   value->expires_at = load_expiry(now, cfg.ttl);
   value->refresh_at = refresh_due(now);
   value->load_time = took; // XFetch's delta
-  return table.publish(key, value, version, now);
+  prepare_for_bounds(key, *value);
+  bool inserted = false;
+  if (!table.publish(key, value, version, now, &inserted))
+    return false;
+  if (inserted)
+    after_insert(key, now);
+  return true;
+}
+
+void cache_core::after_insert(std::string_view key, time_point now) {
+  if (!policy.bounded())
+    return;
+  policy.record_insert(table, key, entry_table::hash_key(key));
+  // One insert adds one entry; a heavy value may need several light ones to go (max_weight).
+  constexpr std::size_t evictions_per_insert = 64;
+  enforce_bounds(now, evictions_per_insert);
+}
+
+std::size_t cache_core::enforce_bounds(time_point now, std::size_t max_evictions) {
+  const eviction_policy::busy_fn is_busy = [this](const std::string& k, std::size_t h) {
+    return key_busy(k, h);
+  };
+  return policy.enforce(table, is_busy, now, max_evictions,
+                        [&](const eviction_policy::eviction& ev) {
+                          count(ev.why == eviction_policy::cause::size ? counter::evictions
+                                                                       : counter::weight_evictions);
+                          if (ev.rejected)
+                            count(counter::admission_rejections);
+                        });
 }
 
 void cache_core::publish_not_found(std::string_view key, std::uint64_t version, time_point now) {
@@ -139,7 +167,10 @@ void cache_core::publish_not_found(std::string_view key, std::uint64_t version, 
   auto neg = std::make_unique<entry>();
   neg->kind = entry_kind::not_found;
   neg->expires_at = load_expiry(now, cfg.negative_ttl);
-  table.publish(key, neg, version, now);
+  prepare_for_bounds(key, *neg);
+  bool inserted = false;
+  if (table.publish(key, neg, version, now, &inserted) && inserted)
+    after_insert(key, now);
 }
 
 time_point cache_core::load_expiry(time_point now, duration ttl) const noexcept {
@@ -311,10 +342,14 @@ error cache_core::publish_put(std::string_view key, std::unique_ptr<entry>& e, t
     before_put_publish(key);
   // The version is taken under the shard lock: whatever was published before (a load that
   // finished first, a cleaned write) is older, so a put that returns success is the key's value.
-  if (!table.publish_newest(key, e, now)) // only a clean put over an unwritten value
+  prepare_for_bounds(key, *e);
+  bool inserted = false;
+  if (!table.publish_newest(key, e, now, &inserted)) // only a clean put over an unwritten value
     return {errc::write_failed, "key '" + std::string{key} + "' of cache '" + cfg.name +
                                     "' holds an unwritten value; put refused"};
   count(counter::puts);
+  if (inserted)
+    after_insert(key, now);
   return {};
 }
 

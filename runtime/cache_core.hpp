@@ -22,6 +22,7 @@
 #include "runtime/config.hpp"
 #include "runtime/counters.hpp"
 #include "runtime/entry_table.hpp"
+#include "runtime/eviction_policy.hpp"
 #include "runtime/executor.hpp"
 #include "runtime/key_registry.hpp"
 #include "runtime/load_watch.hpp"
@@ -39,6 +40,8 @@ struct value_ops {
   std::unique_ptr<entry> (*decode)(std::string_view bytes, std::string& err);
   /// A new, unpublished entry holding a copy of a value entry's value.
   std::unique_ptr<entry> (*clone)(const entry& e);
+  /// What a value entry's value counts toward max_weight (runtime/weigher.hpp).
+  std::size_t (*weigh)(const entry& e);
 };
 
 /// Calls the user's loader for a key. Never throws: failures are reported in the outcome.
@@ -111,6 +114,8 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
   entry_table table;
   /// The resident key actors: how requesters find a key's actor (see send_to_key).
   key_registry keys;
+  /// Which entry leaves when the cache is over max_entries or max_weight (see after_insert).
+  eviction_policy policy{cfg.max_entries, cfg.max_weight};
   /// Loads that may still pass load_timeout (one timer per cache, not one per load).
   load_watch watched_loads;
   metric_sources metrics; // live counters, histograms and gauges
@@ -125,6 +130,7 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
     auto s = windows.snapshot(cfg.name, metrics, table.size());
     s.gauges.dirty_backlog = table.dirty_count(); // kept by the table, not by a gauge
     s.gauges.resident_actors = keys.resident();   // kept by the registry
+    s.gauges.weight = table.weight();             // kept by the table's link/unlink paths
     // Kept by the bulkhead, whose state may outlive the core (a job stuck past shutdown), so it
     // is read here rather than written into `metrics`.
     s.gauges.loads_queued = load_slots.queued();
@@ -217,6 +223,26 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
                       std::uint64_t version, time_point now);
   /// Caches a loader's "not found" for negative_ttl (nothing when that is off).
   void publish_not_found(std::string_view key, std::uint64_t version, time_point now);
+
+  /// Sets what `e` counts toward max_weight: the key's bytes plus, for a value, its weigher's
+  /// (runtime/weigher.hpp), and prepares it for the eviction policy. Before publishing.
+  void prepare_for_bounds(std::string_view key, entry& e) const noexcept {
+    e.weight = key.size() + (e.kind == entry_kind::value ? ops.weigh(e) : 0);
+    policy.stamp(e);
+  }
+
+  /// Called by the thread that inserted a new key, once the table released its locks: records
+  /// the insert with the eviction policy and evicts until the cache is within max_entries and
+  /// max_weight again (normally one entry: amortised over inserts, never on the hit path).
+  /// Busy and dirty keys are skipped; what cannot go now is left to the supervisor's tick.
+  void after_insert(std::string_view key, time_point now);
+
+  /// Evicts by the policy until within bounds, at most `max_evictions`; counts each by cause.
+  /// Returns how many went. Used by after_insert and by the supervisor's housekeeping.
+  std::size_t enforce_bounds(time_point now, std::size_t max_evictions);
+
+  /// Whether the key's actor is loading it: such a key is never evicted.
+  bool key_busy(const std::string& key, std::size_t hash) const { return keys.busy(key, hash); }
 
   /// Expiry of a value stored now by put().
   time_point put_expiry(time_point now) const noexcept {

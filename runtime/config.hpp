@@ -95,9 +95,14 @@ struct cache_config {
   duration write_retry_max{std::chrono::seconds(30)};
   /// Shutdown writes the dirty backlog for at most this long, then reports what is left.
   duration flush_timeout{std::chrono::seconds(10)};
-  /// Soft limit on cached entries, enforced by the supervisor's prune timer (sampled LRU).
-  /// 0 = unbounded.
+  /// Limit on cached entries, kept by the thread that inserts a new key (it evicts one by the
+  /// W-TinyLFU-style policy, runtime/eviction_policy.hpp) and by the housekeeping tick as a
+  /// backstop. It may be exceeded by about one entry per concurrently inserting thread, and by
+  /// entries that cannot go yet (dirty, or loading). 0 = unbounded.
   std::size_t max_entries{0};
+  /// Limit on the sum of the entries' weights: key bytes plus the value's weigher (value bytes
+  /// for std::string, see runtime/weigher.hpp), kept like max_entries. 0 = unbounded.
+  std::size_t max_weight{0};
   /// Period of the supervisor's housekeeping (prune, passivation).
   duration prune_interval{std::chrono::seconds(1)};
   /// Count requests on the hit path (per-thread counters). Off only to measure what counting

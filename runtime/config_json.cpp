@@ -321,6 +321,7 @@ const std::vector<key_handler<cache_config>>& cache_keys() {
       duration_key("write_retry_max", &c::write_retry_max),
       duration_key("flush_timeout", &c::flush_timeout),
       count_key("max_entries", &c::max_entries),
+      count_key("max_weight", &c::max_weight),
       duration_key("prune_interval", &c::prune_interval),
       duration_key("idle_timeout", &c::idle_timeout),
       count_key("max_resident_actors", &c::max_resident_actors),

@@ -36,6 +36,14 @@ struct entry {
   std::size_t hash = 0;
   /// Coarse time of the last read (see entry_table::touch).
   mutable std::atomic<std::uint32_t> access_tick{0};
+  /// Eviction policy: how often the key was read while resident, counted once per access tick
+  /// (low nibble, saturating at 15), and the frequency sketch's aging round when it was last
+  /// aged (high nibble), so the policy can halve it lazily (see eviction_policy).
+  mutable std::atomic<std::uint8_t> frequency{0};
+  /// Eviction policy: the key is in the admission window (recently inserted, not yet admitted
+  /// to the main region). Set by the table when a new key is linked, carried over when the
+  /// key's entry is replaced, cleared by the policy when the key is admitted.
+  mutable std::atomic<bool> in_window{false};
   entry_kind kind = entry_kind::value;
   /// Set by the first reader that finds the entry stale, so that only one reader asks for a
   /// background refresh.
@@ -52,6 +60,8 @@ struct entry {
   /// How long the load of this value took (XFetch's delta); 0 for put values.
   std::chrono::nanoseconds load_time{0};
   std::string key;
+  /// What the entry counts toward max_weight (see runtime/weigher.hpp); set before publishing.
+  std::size_t weight = 0;
   /// Write-behind: a put value not yet written to the store. Set before publishing, cleared
   /// only under the table's shard lock (atomic because put() peeks at it without the lock). A
   /// dirty entry is never evicted, and only a newer dirty entry (a put) may replace it: no

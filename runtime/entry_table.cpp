@@ -112,13 +112,21 @@ entry_table::position entry_table::locate_locked(shard& s, std::string_view key,
 }
 
 void entry_table::replace_locked(shard& s, position pos, entry* fresh, garbage& g) {
+  s.weight.fetch_add(fresh->weight, std::memory_order_relaxed);
   if (pos.current != nullptr) {
+    // A new value of the same key keeps the key's standing with the eviction policy.
+    fresh->frequency.store(pos.current->frequency.load(std::memory_order_relaxed),
+                           std::memory_order_relaxed);
+    fresh->in_window.store(pos.current->in_window.load(std::memory_order_relaxed),
+                           std::memory_order_relaxed);
+    s.weight.fetch_sub(pos.current->weight, std::memory_order_relaxed);
     // Readers standing on the old entry still follow its `next`: the chain stays intact.
     fresh->next.store(pos.current->next.load(std::memory_order_relaxed), std::memory_order_relaxed);
     pos.link->store(fresh, std::memory_order_release);
     g.old_entry = pos.current;
     return;
   }
+  fresh->in_window.store(true, std::memory_order_relaxed); // a new key starts in the window
   fresh->next.store(pos.link->load(std::memory_order_relaxed), std::memory_order_relaxed);
   pos.link->store(fresh, std::memory_order_release);
   s.entries.fetch_add(1, std::memory_order_relaxed);
@@ -127,6 +135,7 @@ void entry_table::replace_locked(shard& s, position pos, entry* fresh, garbage& 
 void entry_table::unlink_locked(shard& s, position pos, garbage& g) {
   pos.link->store(pos.current->next.load(std::memory_order_relaxed), std::memory_order_release);
   s.entries.fetch_sub(1, std::memory_order_relaxed);
+  s.weight.fetch_sub(pos.current->weight, std::memory_order_relaxed);
   g.old_entry = pos.current;
 }
 
@@ -171,7 +180,7 @@ std::optional<entry_table::position> entry_table::claim_locked(shard& s, std::st
 }
 
 bool entry_table::store(std::string_view key, std::unique_ptr<entry>& e,
-                        std::optional<std::uint64_t> version, std::uint32_t tick) {
+                        std::optional<std::uint64_t> version, std::uint32_t tick, bool* inserted) {
   auto hash = hash_key(key);
   auto& s = shard_of(hash);
   garbage g; // destroyed after `guard`: retires outside the shard lock
@@ -188,17 +197,20 @@ bool entry_table::store(std::string_view key, std::unique_ptr<entry>& e,
   e->key.assign(key);
   e->version = v;
   e->access_tick.store(tick, std::memory_order_relaxed);
+  if (inserted != nullptr)
+    *inserted = pos->current == nullptr;
   replace_locked(s, *pos, e.release(), g);
   return true;
 }
 
 bool entry_table::publish(std::string_view key, std::unique_ptr<entry>& e, std::uint64_t version,
-                          time_point now) {
-  return store(key, e, version, tick_of(now));
+                          time_point now, bool* inserted) {
+  return store(key, e, version, tick_of(now), inserted);
 }
 
-bool entry_table::publish_newest(std::string_view key, std::unique_ptr<entry>& e, time_point now) {
-  return store(key, e, std::nullopt, tick_of(now));
+bool entry_table::publish_newest(std::string_view key, std::unique_ptr<entry>& e, time_point now,
+                                 bool* inserted) {
+  return store(key, e, std::nullopt, tick_of(now), inserted);
 }
 
 template <class Pred> bool entry_table::remove_if(std::string_view key, Pred pred) {
@@ -290,6 +302,8 @@ bool entry_table::republish(std::string_view key, std::unique_ptr<entry>& e,
   e->load_floor = pos.current->load_floor;
   e->access_tick.store(pos.current->access_tick.load(std::memory_order_relaxed),
                        std::memory_order_relaxed);
+  if (e->weight == 0)
+    e->weight = pos.current->weight; // a merge of store-owned fields keeps the value's weight
   replace_locked(s, pos, e.release(), g);
   return true;
 }
@@ -301,11 +315,21 @@ std::size_t entry_table::size() const noexcept {
   return total;
 }
 
+std::size_t entry_table::weight() const noexcept {
+  std::size_t total = 0;
+  for (std::size_t i = 0; i <= shard_mask_; ++i)
+    total += shards_[i].weight.load(std::memory_order_relaxed);
+  return total;
+}
+
 std::vector<entry_table::sample_item> entry_table::sample(std::size_t n,
                                                           std::mt19937_64& rng) const {
   std::vector<sample_item> out;
   auto add = [&](const entry& e) {
-    out.push_back({e.key, e.access_tick.load(std::memory_order_relaxed), e.expires_at});
+    out.push_back({e.key, e.access_tick.load(std::memory_order_relaxed), e.expires_at, e.hash,
+                   e.frequency.load(std::memory_order_relaxed),
+                   e.in_window.load(std::memory_order_relaxed),
+                   e.dirty.load(std::memory_order_relaxed), e.weight});
   };
   if (n >= size()) { // small table: every key, exactly
     for (std::size_t i = 0; i <= shard_mask_; ++i) {

@@ -54,9 +54,15 @@ public:
 
   /// Records a read at `tick` for the pruning policy. Written only when it changes, so a hot key
   /// costs one shared write per tick (~17 ms) instead of one per read.
+  /// The same write also counts the read in the entry's frequency nibble (once per tick, so
+  /// a hot key still writes once per tick; saturating at 15, after which nothing more).
   static void touch(const entry& e, std::uint32_t tick) noexcept {
-    if (e.access_tick.load(std::memory_order_relaxed) != tick)
+    if (e.access_tick.load(std::memory_order_relaxed) != tick) {
       e.access_tick.store(tick, std::memory_order_relaxed);
+      auto f = e.frequency.load(std::memory_order_relaxed);
+      if ((f & 0xF) != 0xF) // a racing bump may be lost: the count is a hint
+        e.frequency.store(static_cast<std::uint8_t>(f + 1), std::memory_order_relaxed);
+    }
   }
 
   /// A new, strictly increasing version for a publish or erase.
@@ -66,13 +72,15 @@ public:
   /// is newer than the key's last version, or than its slot's floor when the key is absent.
   /// Otherwise returns false and leaves `e` with the caller. Storing counts as an access at
   /// `now` for the pruning policy.
+  /// `inserted`, when given, tells whether the key was absent (the table grew by one entry).
   bool publish(std::string_view key, std::unique_ptr<entry>& e, std::uint64_t version,
-               time_point now);
+               time_point now, bool* inserted = nullptr);
 
   /// Makes `e` the key's entry with a version taken under the shard lock, newer than anything
   /// stored: a put. Refused (false, `e` left with the caller) only when `e` is clean and the
   /// key holds an unwritten (dirty) value, which only a newer dirty value may replace.
-  bool publish_newest(std::string_view key, std::unique_ptr<entry>& e, time_point now);
+  bool publish_newest(std::string_view key, std::unique_ptr<entry>& e, time_point now,
+                      bool* inserted = nullptr);
 
   /// Removes the key's entry and raises its slot's floor to a version taken under the lock, so
   /// that no load or refresh that started earlier can store it again. An unwritten (dirty)
@@ -86,6 +94,9 @@ public:
 
   /// Entries in the table.
   std::size_t size() const noexcept;
+  /// The sum of the entries' weights (entry::weight), kept by the same link and unlink paths
+  /// as size(), so every removal (erase, evict, any remove_if) keeps it right.
+  std::size_t weight() const noexcept;
 
   // -- write-behind --
   struct dirty_item {
@@ -107,6 +118,11 @@ public:
     std::string key;
     std::uint32_t access_tick;
     time_point expires_at;
+    std::size_t hash = 0;
+    std::uint8_t frequency = 0; // entry::frequency
+    bool in_window = false;
+    bool dirty = false;
+    std::size_t weight = 0;
   };
   /// Up to `n` keys picked at random, possibly repeated (for sampled eviction); every key,
   /// once, when `n` is at least the number of keys.
@@ -156,6 +172,7 @@ private:
     std::atomic<std::uint64_t> resize_seq{0}; // odd while the shard grows
     alignas(64) mutable std::mutex mtx;       // own line: readers never touch it
     std::atomic<std::size_t> entries{0};      // written under mtx; size() reads it without
+    std::atomic<std::size_t> weight{0};       // likewise: the sum of entry::weight
     /// Keys that became dirty, possibly clean again or repeated: take_dirty compacts it.
     std::vector<std::string> dirty_keys;
     /// The lowest version a load must exceed to store a key that is absent (see the top).
@@ -189,7 +206,7 @@ private:
   /// floor); nullopt means "take a new version under the lock". Returns false (leaving `e`
   /// with the caller) when refused.
   bool store(std::string_view key, std::unique_ptr<entry>& e, std::optional<std::uint64_t> version,
-             std::uint32_t tick);
+             std::uint32_t tick, bool* inserted);
   /// Unlinks the key's entry if `pred(shard, entry)` holds (it may raise the slot's floor).
   template <class Pred> bool remove_if(std::string_view key, Pred pred);
   std::optional<position> claim_locked(shard& s, std::string_view key, std::size_t hash,

@@ -8,6 +8,7 @@
 
 #include "runtime/cache_core.hpp"
 #include "runtime/codec.hpp"
+#include "runtime/weigher.hpp"
 
 namespace corral {
 
@@ -40,6 +41,9 @@ template <class V> const value_ops& value_ops_for() {
       },
       [](const entry& e) -> std::unique_ptr<entry> {
         return std::make_unique<value_entry<V>>(static_cast<const value_entry<V>&>(e).value);
+      },
+      [](const entry& e) -> std::size_t {
+        return weigher<V>::weigh(static_cast<const value_entry<V>&>(e).value);
       },
   };
   return ops;

@@ -61,6 +61,7 @@ void check_same(const corral::cache_config& a, const corral::cache_config& b) {
   CHECK(a.batch_window == b.batch_window);
   CHECK(a.batch_size == b.batch_size);
   CHECK(a.max_entries == b.max_entries);
+  CHECK(a.max_weight == b.max_weight);
   CHECK(a.prune_interval == b.prune_interval);
   CHECK(a.idle_timeout == b.idle_timeout);
   CHECK(a.max_resident_actors == b.max_resident_actors);
@@ -188,6 +189,10 @@ TEST_CASE("negative values are rejected", "[config]") {
                     {"expected a non-negative duration", "found number -5"});
   check_parse_error(one_cache(R"("max_entries": -1)"), "caches[0].max_entries",
                     {"expected a non-negative integer", "found number -1"});
+  check_parse_error(one_cache(R"("max_weight": -1)"), "caches[0].max_weight",
+                    {"expected a non-negative integer", "found number -1"});
+  check_parse_error(one_cache(R"("max_weight": "1MB")"), "caches[0].max_weight",
+                    {"expected a non-negative integer"});
   check_parse_error(R"({"scheduler_threads": -1})", "scheduler_threads",
                     {"expected a non-negative integer", "found number -1"});
   check_parse_error(R"({"loader_threads": 0})", "loader_threads",
@@ -250,6 +255,7 @@ TEST_CASE("to_json round-trips through parse_config", "[config]") {
   c.batch_window = 2ms;
   c.batch_size = 7;
   c.max_entries = 12345;
+  c.max_weight = 1u << 30;
   c.prune_interval = 100us;
   c.idle_timeout = 0s;
   c.max_resident_actors = 99;

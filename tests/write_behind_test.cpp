@@ -158,6 +158,19 @@ TEST_CASE("write-behind: pruning keeps dirty entries, once written the oldest go
     CHECK(w.cached(std::to_string(i)) == "v");
 }
 
+TEST_CASE("write-behind: puts past max_entries evict no unwritten entry on the insert path",
+          "[write_behind][bounds]") {
+  auto cfg = write_behind_config();
+  cfg.max_entries = 20;
+  cfg.write_interval = 1h;
+  wb_fixture w{cfg};
+  for (int i = 0; i < 30; ++i)
+    w.f.handle.put(std::to_string(i), "v");
+  CHECK(w.f.handle.size() == 30); // every entry is dirty: none may go
+  for (int i = 0; i < 30; ++i)
+    CHECK(w.cached(std::to_string(i)) == "v");
+}
+
 TEST_CASE("write-behind: invalidate of an unwritten item keeps it", "[write_behind]") {
   wb_fixture w;
   w.store->fail_next("save", store_fault::recoverable, "save duplicate");
