@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <random>
@@ -65,6 +66,27 @@ trace loop_trace(std::size_t length, std::size_t requests) {
   for (std::size_t i = 0; i < requests; ++i)
     t[i] = i % length;
   return t;
+}
+
+/// The best fixed set in hindsight: the `capacity` keys requested most often in the trace, each
+/// missed once (its first request). On Zipf traces (independent requests) this is what a policy
+/// that knew every key's popularity in advance could expect, the bound for online policies;
+/// Belady's MIN is higher because it also knows the order of the requests.
+double perfect_lfu_hit_ratio(const trace& t, std::size_t capacity) {
+  std::unordered_map<std::uint64_t, std::uint64_t> counts;
+  for (auto k : t)
+    ++counts[k];
+  std::vector<std::uint64_t> c;
+  c.reserve(counts.size());
+  for (const auto& kv : counts)
+    c.push_back(kv.second);
+  auto top = std::min(capacity, c.size());
+  std::partial_sort(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(top), c.end(),
+                    std::greater<>{});
+  std::uint64_t hits = 0;
+  for (std::size_t i = 0; i < top; ++i)
+    hits += c[i] - 1;
+  return static_cast<double>(hits) / static_cast<double>(t.size());
 }
 
 double lru_hit_ratio(const trace& t, std::size_t capacity) {
@@ -181,6 +203,7 @@ void report(const char* name, bool zipf_target, const trace& t, std::size_t keys
   auto corral_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
   auto lru = lru_hit_ratio(t, capacity);
   auto opt = belady_hit_ratio(t, capacity);
+  auto lfu = perfect_lfu_hit_ratio(t, capacity);
   bench::json_line line{"hitratio", name};
   line.field("keys", keys)
       .field("cache_size", capacity)
@@ -188,6 +211,8 @@ void report(const char* name, bool zipf_target, const trace& t, std::size_t keys
       .field("corral", corral.hit_ratio)
       .field("lru", lru)
       .field("optimum", opt)
+      .field("perfect_lfu", lfu)
+      .field("points_below_perfect_lfu", (lfu - corral.hit_ratio) * 100)
       .field("corral_max_entries_seen", corral.max_size)
       .field("admission_rejections", corral.rejections)
       .field("corral_seconds", corral_s.count())
