@@ -109,7 +109,7 @@ private:
   }
 
   /// The backstop of max_entries and max_weight: inserting threads keep the bounds
-  /// (cache_core::after_insert), but what they could not evict (entries that were dirty or
+  /// (cache_core::after_publish), but what they could not evict (entries that were dirty or
   /// loading then) is evicted here, by the same policy. Never touches a busy or dirty key.
   void prune() {
     auto& core = *st_.core;

@@ -4,7 +4,7 @@
 //
 // corral's figure comes from its real code: a runtime entry_table and eviction_policy driven on
 // one thread, a hit touching the entry as cache_core::fast_lookup does, a miss publishing a
-// value and evicting as cache_core::publish_loaded/after_insert do. Each request is one access
+// value and evicting as cache_core::publish_loaded/after_publish do. Each request is one access
 // tick (~17 ms) after the previous, so every hit counts in the entry's frequency; under a real
 // clock a key read many times within one tick counts once.
 #include <algorithm>
@@ -179,7 +179,7 @@ corral_result corral_hit_ratio(const trace& t, std::size_t capacity) {
         continue;
       }
     }
-    // cache_core::publish_loaded: weigh and stamp, publish, then after_insert.
+    // cache_core::publish_loaded: weigh and stamp, publish, then after_publish.
     std::unique_ptr<corral::entry> e = std::make_unique<corral::value_entry<std::string>>("v");
     e->weight = key.size() + 1;
     policy.stamp(*e);

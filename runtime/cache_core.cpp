@@ -134,15 +134,18 @@ bool cache_core::publish_loaded(std::string_view key, std::unique_ptr<entry>& va
   bool inserted = false;
   if (!table.publish(key, value, version, now, &inserted))
     return false;
-  if (inserted)
-    after_insert(key, now);
+  after_publish(key, inserted, now);
   return true;
 }
 
-void cache_core::after_insert(std::string_view key, time_point now) {
+void cache_core::after_publish(std::string_view key, bool inserted, time_point now) {
   if (!policy.bounded())
     return;
-  policy.record_insert(table, key, entry_table::hash_key(key));
+  if (inserted)
+    policy.record_insert(table, key, entry_table::hash_key(key));
+  else if (cfg.max_weight == 0)
+    return; // a replacement keeps the count; only its weight may have grown
+
   // One insert adds one entry; a heavy value may need several light ones to go (max_weight).
   constexpr std::size_t evictions_per_insert = 64;
   enforce_bounds(now, evictions_per_insert);
@@ -169,8 +172,8 @@ void cache_core::publish_not_found(std::string_view key, std::uint64_t version, 
   neg->expires_at = load_expiry(now, cfg.negative_ttl);
   prepare_for_bounds(key, *neg);
   bool inserted = false;
-  if (table.publish(key, neg, version, now, &inserted) && inserted)
-    after_insert(key, now);
+  if (table.publish(key, neg, version, now, &inserted))
+    after_publish(key, inserted, now);
 }
 
 time_point cache_core::load_expiry(time_point now, duration ttl) const noexcept {
@@ -348,8 +351,7 @@ error cache_core::publish_put(std::string_view key, std::unique_ptr<entry>& e, t
     return {errc::write_failed, "key '" + std::string{key} + "' of cache '" + cfg.name +
                                     "' holds an unwritten value; put refused"};
   count(counter::puts);
-  if (inserted)
-    after_insert(key, now);
+  after_publish(key, inserted, now);
   return {};
 }
 

@@ -114,7 +114,7 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
   entry_table table;
   /// The resident key actors: how requesters find a key's actor (see send_to_key).
   key_registry keys;
-  /// Which entry leaves when the cache is over max_entries or max_weight (see after_insert).
+  /// Which entry leaves when the cache is over max_entries or max_weight (see after_publish).
   eviction_policy policy{cfg.max_entries, cfg.max_weight};
   /// Loads that may still pass load_timeout (one timer per cache, not one per load).
   load_watch watched_loads;
@@ -231,14 +231,16 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
     policy.stamp(e);
   }
 
-  /// Called by the thread that inserted a new key, once the table released its locks: records
-  /// the insert with the eviction policy and evicts until the cache is within max_entries and
-  /// max_weight again (normally one entry: amortised over inserts, never on the hit path).
-  /// Busy and dirty keys are skipped; what cannot go now is left to the supervisor's tick.
-  void after_insert(std::string_view key, time_point now);
+  /// Called by the thread that published a value, once the table released its locks: records
+  /// an insert (`inserted`: the key was absent) with the eviction policy, and evicts until the
+  /// cache is within max_entries and max_weight again (normally one entry: amortised over
+  /// inserts, never on the hit path). A replacement can only break max_weight (a heavier
+  /// value), so it is checked only when that bound is set. Busy and dirty keys are skipped;
+  /// what cannot go now is left to the supervisor's tick.
+  void after_publish(std::string_view key, bool inserted, time_point now);
 
   /// Evicts by the policy until within bounds, at most `max_evictions`; counts each by cause.
-  /// Returns how many went. Used by after_insert and by the supervisor's housekeeping.
+  /// Returns how many went. Used by after_publish and by the supervisor's housekeeping.
   std::size_t enforce_bounds(time_point now, std::size_t max_evictions);
 
   /// Whether the key's actor is loading it: such a key is never evicted.

@@ -132,9 +132,11 @@ struct runtime_config {
   /// default), so a cache whose loaders hang cannot take the threads of the others. Also used
   /// by resources. 1 to loader_thread_limit.
   std::size_t loader_threads{8};
-  /// The loader pool's hard cap. Keep it at or above the sum of the caches' bulkheads so that
-  /// every cache finds a thread even while all the others are saturated. 0 = the larger of
-  /// loader_threads and default_max_loader_threads; else loader_threads to loader_thread_limit.
+  /// The loader pool's hard cap. 0 (automatic) = the larger of loader_threads and
+  /// default_max_loader_threads, raised as caches start to loader_threads plus the sum of their
+  /// bulkheads (at most loader_thread_limit), so that every cache finds its threads even while
+  /// all the others are saturated with hung loads. Set by hand: loader_threads to
+  /// loader_thread_limit, and keep it at or above that sum for the same guarantee.
   std::size_t max_loader_threads{0};
   /// Length of one metrics window: "last" is the window being filled.
   duration metrics_cycle{std::chrono::seconds(10)};

@@ -46,6 +46,12 @@ std::vector<std::thread> thread_pool::take_exited_locked() {
   return done;
 }
 
+void thread_pool::raise_max_threads(std::size_t n) noexcept {
+  auto cur = st_->max_threads.load(std::memory_order_relaxed);
+  while (cur < n && !st_->max_threads.compare_exchange_weak(cur, n, std::memory_order_relaxed)) {
+  }
+}
+
 bool thread_pool::submit(job j) {
   std::vector<std::thread> done;
   {
@@ -55,7 +61,8 @@ bool thread_pool::submit(job j) {
     st_->jobs.push_back(std::move(j));
     // More jobs waiting than idle workers to take them: grow instead of queueing behind the
     // busy ones (they may be stuck in a hung loader).
-    if (st_->jobs.size() > st_->idle && st_->alive < st_->max_threads) {
+    if (st_->jobs.size() > st_->idle &&
+        st_->alive < st_->max_threads.load(std::memory_order_relaxed)) {
       done = take_exited_locked();
       start_worker_locked(); // if the system refuses, the job waits for a busy worker
     }

@@ -3,6 +3,7 @@
 // executor so that they decide when a load completes.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -47,7 +48,12 @@ public:
   /// Threads alive now (warm ones included).
   std::size_t threads() const;
   /// Threads the pool may grow to.
-  std::size_t max_threads() const noexcept { return st_->max_threads; }
+  std::size_t max_threads() const noexcept {
+    return st_->max_threads.load(std::memory_order_relaxed);
+  }
+  /// Raises the cap to `n` (never lowers it): the runtime grows it as caches, each with its own
+  /// bulkhead, are added.
+  void raise_max_threads(std::size_t n) noexcept;
 
   /// Stops accepting jobs, drops queued ones and waits up to `grace` for running jobs.
   /// Workers still stuck in a job after that are detached (they exit when the job returns).
@@ -61,7 +67,7 @@ private:
     state(std::size_t warm, std::size_t max, std::chrono::milliseconds idle)
         : warm_threads(warm), max_threads(max), keep_alive(idle) {}
     const std::size_t warm_threads;
-    const std::size_t max_threads;
+    std::atomic<std::size_t> max_threads; // only raised (raise_max_threads)
     const std::chrono::milliseconds keep_alive;
     std::mutex mtx;
     std::condition_variable cv;

@@ -1,6 +1,7 @@
 #include "runtime/runtime.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -114,6 +115,8 @@ struct runtime::impl {
   // The pools are declared before the actor system so that they outlive it: its destructor
   // waits for every actor, and an actor finishing its last messages may still submit a job.
   thread_pool pool;
+  /// The caches' bulkheads summed: an automatic pool cap keeps room for all of them.
+  std::atomic<std::size_t> bulkhead_total{0};
   /// One writer thread per write-behind cache: store calls block, and one batch runs at a time.
   std::vector<std::unique_ptr<thread_pool>> writer_threads;
   caf::actor_system_config caf_cfg;
@@ -264,6 +267,14 @@ cache_core_ptr runtime::start_cache(const cache_config& cfg, const value_ops& op
   cache_config resolved = cfg;
   if (resolved.max_concurrent_loads == 0)
     resolved.max_concurrent_loads = impl_->cfg.loader_threads;
+  // An automatic pool cap (max_loader_threads 0) keeps room for every cache's whole bulkhead
+  // next to loader_threads (resources, and the first caches' warm threads), so that a cache
+  // finds its threads even while every other cache is saturated with hung loads.
+  if (impl_->cfg.max_loader_threads == 0) {
+    auto total = impl_->bulkhead_total.fetch_add(resolved.max_concurrent_loads) +
+                 resolved.max_concurrent_loads;
+    impl_->pool.raise_max_threads(std::min(loader_thread_limit, impl_->cfg.loader_threads + total));
+  }
   auto core = std::make_shared<cache_core>(resolved, ops, std::move(loader), impl_->pool,
                                            impl_->sys.clock(), impl_->cfg.metrics_windows,
                                            impl_->cfg.metrics_cycle);
@@ -373,6 +384,10 @@ void runtime::shutdown(std::chrono::milliseconds grace) {
     caf::scoped_actor self{impl_->sys};
     for (auto& kv : caches) {
       kv.second->closing = true;
+      // Loads still queued in the bulkhead are dropped now (their waiters are answered below)
+      // and a running load's thread, when it returns, takes no queued one: shutdown starts no
+      // loader call, and its grace waits only for the loads already running.
+      kv.second->load_slots.close();
       self->monitor(kv.second->supervisor);
       self->send(kv.second->supervisor, shutdown_atom::value);
     }
@@ -384,7 +399,7 @@ void runtime::shutdown(std::chrono::milliseconds grace) {
     for (std::size_t down = 0; down < caches.size() + 2;)
       self->receive([&](caf::down_msg&) { ++down; });
   }
-  // Queued loads are dropped (their waiters were answered); running ones get `grace`.
+  // Running loads get `grace` (queued ones were dropped with the bulkheads above).
   impl_->pool.stop(grace);
   for (auto& t : impl_->writer_threads)
     t->stop(grace);

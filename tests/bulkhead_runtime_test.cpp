@@ -42,7 +42,8 @@ private:
 };
 
 /// Opens a gate when the test leaves, also on a failed REQUIRE, so that no loader stays hung
-/// and the runtime's shutdown does not wait for one. Declare it after the runtime.
+/// and the runtime's shutdown does not wait for one. Declare it after the runtime, and again
+/// after a vector of std::async futures (whose destructors wait for their threads).
 struct open_on_exit {
   gate& g;
   ~open_on_exit() { g.open(); }
@@ -73,6 +74,18 @@ std::vector<std::future<result<std::string>>> hang_keys(Cache& c, int n, const s
   return out;
 }
 
+/// Waits (bounded) until `c`'s bulkhead queue holds `n` loads: the queue is filled by key actors
+/// on CAF's threads, in no order the test controls.
+template <class Cache> bool wait_for_queued(Cache& c, std::uint64_t n) {
+  auto give_up = std::chrono::steady_clock::now() + 30s;
+  while (c.metrics().gauges.loads_queued != n)
+    if (std::chrono::steady_clock::now() > give_up)
+      return false;
+    else
+      std::this_thread::yield();
+  return true;
+}
+
 } // namespace
 
 TEST_CASE("hung loaders in one cache leave the loader pool to the other caches",
@@ -91,7 +104,8 @@ TEST_CASE("hung loaders in one cache leave the loader pool to the other caches",
   auto fast =
       rt.make_cache<std::string>(named("fast"), [](const std::string& k) { return "v-" + k; });
   auto hung = hang_keys(slow, 4, "h");
-  REQUIRE(started.wait_for(4)); // every warm loader thread is in a hung load
+  open_on_exit unblock_hung{release}; // before `hung` waits for its threads
+  REQUIRE(started.wait_for(4));       // every warm loader thread is in a hung load
   // Misses on the other cache still load; the deadline only turns a hang into a failure.
   for (int i = 0; i < 20; ++i) {
     auto key = "k" + std::to_string(i);
@@ -120,7 +134,8 @@ TEST_CASE("within a cache, hung keys fewer than the bulkhead leave other keys lo
     }
     return "v-" + k;
   });
-  auto hung = hang_keys(c, 4, "h"); // as many as loader_threads
+  auto hung = hang_keys(c, 4, "h");   // as many as loader_threads
+  open_on_exit unblock_hung{release}; // before `hung` waits for its threads
   REQUIRE(started.wait_for(4));
   for (int i = 0; i < 20; ++i) {
     auto key = "k" + std::to_string(i);
@@ -149,8 +164,10 @@ TEST_CASE("a saturated bulkhead queues up to max_queued_loads and refuses beyond
     return "v-" + k;
   });
   auto hung = hang_keys(c, 2, "h");
+  open_on_exit unblock_hung{release}; // before `hung` waits for its threads
   REQUIRE(started.wait_for(2));
   auto queued = c.get_async("q"); // waits for a slot
+  REQUIRE(wait_for_queued(c, 1)); // "q" holds the queue's one place before "r" asks
   // Answered at once: the bulkhead is full, so the load is refused rather than parked.
   auto refused = c.get("r", 5s);
   CHECK(refused.code() == errc::overloaded);
@@ -174,15 +191,18 @@ TEST_CASE("an abandoned load holds abandoned_running until its loader returns",
   runtime rt{small_runtime(2)};
   open_on_exit opener{release};
   auto cfg = named("abandon");
-  cfg.load_timeout = 50ms;
+  // Long enough that the loader has started before it passes (a load abandoned before its
+  // loader starts is skipped, and is not what this test is about).
+  cfg.load_timeout = 300ms;
   auto c = rt.make_cache<std::string>(cfg, [&](const std::string& k) {
     started.arrive();
     release.wait();
     returned.arrive();
     return "v-" + k;
   });
-  CHECK(c.get("k").code() == errc::timeout); // answered at load_timeout; the loader still runs
+  auto waiter = c.get_async("k");
   REQUIRE(started.wait_for(1));
+  CHECK(waiter.get().code() == errc::timeout); // answered at load_timeout; the loader still runs
   auto m = c.metrics();
   CHECK(m.total.abandoned_loads == 1);
   CHECK(m.gauges.abandoned_running == 1);
@@ -194,4 +214,66 @@ TEST_CASE("an abandoned load holds abandoned_running until its loader returns",
     std::this_thread::yield();
   CHECK(c.metrics().gauges.abandoned_running == 0);
   CHECK(c.metrics().total.abandoned_loads == 1);
+}
+
+TEST_CASE("shutdown starts no load still queued in a bulkhead", "[runtime][bulkhead]") {
+  gate release;
+  started_latch started;
+  std::atomic<int> calls{0};
+  auto rt = std::make_unique<runtime>(small_runtime(2));
+  open_on_exit opener{release};
+  auto cfg = named("queued");
+  cfg.load_timeout = 0s;
+  cfg.max_concurrent_loads = 1;
+  auto c = rt->make_cache<std::string>(cfg, [&](const std::string& k) {
+    ++calls;
+    if (k == "a") {
+      started.arrive();
+      release.wait();
+    }
+    return "v-" + k;
+  });
+  auto a = c.get_async("a");
+  REQUIRE(started.wait_for(1)); // "a" holds the bulkhead's one slot
+  auto b = c.get_async("b");
+  auto d = c.get_async("d");
+  REQUIRE(wait_for_queued(c, 2));
+  std::thread stopper{[&] { rt->shutdown(30s); }};
+  // Every waiter is answered before the running load returns...
+  CHECK(b.get().code() == errc::shutting_down);
+  CHECK(d.get().code() == errc::shutting_down);
+  CHECK(a.get().code() == errc::shutting_down);
+  // ...and when it does, its thread must not go on to the loads queued behind it: their callers
+  // are gone, and the application may be tearing down what the loader uses.
+  release.open();
+  stopper.join();
+  CHECK(calls.load() == 1);
+}
+
+TEST_CASE("with many warm loader threads, hung loaders in one cache still leave threads to another",
+          "[runtime][bulkhead]") {
+  // 256 warm threads: the automatic pool cap must make room for the second cache's bulkhead
+  // beyond the first's, not stop at max(loader_threads, 256).
+  gate release;
+  started_latch started;
+  runtime rt{small_runtime(256)};
+  open_on_exit opener{release};
+  auto slow_cfg = named("slow");
+  slow_cfg.load_timeout = 0s;
+  auto slow = rt.make_cache<std::string>(slow_cfg, [&](const std::string&) {
+    started.arrive();
+    release.wait();
+    return std::string{"late"};
+  });
+  auto fast =
+      rt.make_cache<std::string>(named("fast"), [](const std::string& k) { return "v-" + k; });
+  auto hung = hang_keys(slow, 256, "h");
+  open_on_exit unblock_hung{release}; // before `hung` waits for its threads
+  REQUIRE(started.wait_for(256));     // the slow cache's whole bulkhead is hung
+  auto r = fast.get("x", 5s);
+  REQUIRE(r.ok());
+  CHECK(r.value() == "v-x");
+  release.open();
+  for (auto& f : hung)
+    CHECK(f.get().value() == "late");
 }

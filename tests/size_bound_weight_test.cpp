@@ -40,3 +40,19 @@ TEST_CASE("a replaced value's weight replaces the old one", "[bounds]") {
   f.handle.put("k", std::string(10, 'a'));
   CHECK(f.core->table.weight() == 11);
 }
+
+TEST_CASE("replacing values with heavier ones stays within max_weight", "[bounds]") {
+  auto cfg = housekeeping_config();
+  cfg.max_weight = 64 * 1024;
+  cfg.prune_interval = std::chrono::hours(1); // no tick: the put path must hold the bound
+  fixture f{cfg};
+  for (int i = 0; i < 50; ++i)
+    f.handle.put("k" + std::to_string(i), std::string(1024, 'x'));
+  REQUIRE(f.core->table.weight() <= 64 * 1024);
+  const std::string heavy(8 * 1024, 'y');
+  for (int i = 0; i < 50; ++i) // same keys: no insert, only replacements
+    f.handle.put("k" + std::to_string(i), heavy);
+  // Margin: one value over the bound (the put that just went in).
+  CHECK(f.core->table.weight() <= 64 * 1024 + heavy.size() + 8);
+  CHECK(f.count(counter::weight_evictions) > 0);
+}
