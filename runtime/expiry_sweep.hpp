@@ -3,11 +3,13 @@
 //
 // Redis's active expiry, walked rather than sampled: each housekeeping pass examines at least a
 // tenth of the table (as it was when the walk began) from where the last pass stopped, so every
-// expired entry is reclaimed within about ten passes however cold it is; while a stretch is at
-// least a quarter expired the pass goes on, up to a time budget, so a wave of expiries is cleared
-// in a pass or two. A pass never examines more than the whole table. Dirty entries (unwritten puts)
-// and keys whose actor has a load in flight are left alone; a value inside stale_while_revalidate
-// or stale_if_error stays until that window has passed too, because it may still be served.
+// expired entry is reclaimed within about two walks (twenty passes) however cold it is: one
+// that expired just after the walk passed it waits for the next. While a stretch is at least a
+// quarter expired the pass goes on, up to a time budget, so a wave of expiries is cleared in a
+// pass or two. A pass never examines more than the whole table. Dirty entries (unwritten puts)
+// are left alone, and a value inside stale_while_revalidate or stale_if_error stays until that
+// window has passed too, because it may still be served. A key whose reload is in flight may
+// lose its expired entry: the reload still stores its value (entry_table::reclaim_expired).
 #pragma once
 
 #include <chrono>

@@ -27,6 +27,11 @@ std::uint64_t mix(std::uint64_t x, unsigned row) noexcept {
 } // namespace
 
 frequency_sketch::frequency_sketch(std::size_t capacity) {
+  // 8 bytes per key of capacity, allocated up front: a max_entries meant as "practically
+  // unbounded" (hundreds of millions) must not cost gigabytes before the first insert. Beyond
+  // 4M keys the counters are shared more, and estimates err upward a little more often.
+  constexpr std::size_t max_capacity = std::size_t{1} << 22;
+  capacity = std::min(capacity, max_capacity);
   auto words = round_up_pow2(std::max<std::size_t>(capacity, 64));
   table_.assign(words, 0);
   counter_mask_ = words * 16 - 1;

@@ -1,6 +1,6 @@
 // Proactive expiry (runtime/expiry_sweep.hpp): expired entries are reclaimed without a read, a
-// bounded stretch of the table per housekeeping pass, never a dirty entry or a key whose load is
-// in flight, and never a value still inside its stale-serving window.
+// bounded stretch of the table per housekeeping pass, never a dirty entry and never a value
+// still inside its stale-serving window; a reload in flight still stores its value.
 #include "runtime/expiry_sweep.hpp"
 #include "test_fixture.hpp"
 
