@@ -51,7 +51,8 @@ struct cache_status {
   std::uint64_t resident_actors = 0; // key actors alive now
   std::uint64_t busy_actors = 0;     // key actors loading or holding waiters
   std::uint64_t passivations = 0;    // key actors passivated since start
-  std::uint64_t evictions = 0;       // entries pruned since start
+  std::uint64_t evictions =
+      0; // evicted by the housekeeping backstop since start (all evictions: metrics)
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, cache_status& x) {

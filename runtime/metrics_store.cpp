@@ -127,7 +127,6 @@ metrics_snapshot metrics_store::snapshot(const std::string& cache, const metric_
   s.gauges.parked_waiters = src.parked_waiters.load();
   s.gauges.resident_actors = src.resident_actors.load();
   s.gauges.largest_mailbox = src.largest_mailbox.load();
-  s.gauges.loads_queued = src.loads_queued.load();
   s.gauges.abandoned_running = src.abandoned_running.load();
   s.gauges.entries = entries;
   return s;

@@ -30,7 +30,6 @@ struct metric_sources {
   std::atomic<std::uint64_t> parked_waiters{0};
   std::atomic<std::uint64_t> resident_actors{0};
   std::atomic<std::uint64_t> largest_mailbox{0};
-  std::atomic<std::uint64_t> loads_queued{0};      // kept by the cache's bulkhead
   std::atomic<std::uint64_t> abandoned_running{0}; // loads past load_timeout, not yet returned
 };
 

@@ -86,13 +86,12 @@ template <class Cache> bool wait_for_queued(Cache& c, std::uint64_t n) {
   return true;
 }
 
-} // namespace
-
-TEST_CASE("hung loaders in one cache leave the loader pool to the other caches",
-          "[runtime][bulkhead]") {
+/// Hangs every loader thread of `loader_threads` (the slow cache's whole default bulkhead) and
+/// checks that `gets` misses on a second cache still load.
+void check_hung_cache_leaves_threads(std::size_t loader_threads, int gets) {
   gate release;
   started_latch started;
-  runtime rt{small_runtime(4)};
+  runtime rt{small_runtime(loader_threads)};
   open_on_exit opener{release};
   auto slow_cfg = named("slow");
   slow_cfg.load_timeout = 0s; // the waiters wait for the gate: the threads stay taken
@@ -103,11 +102,12 @@ TEST_CASE("hung loaders in one cache leave the loader pool to the other caches",
   });
   auto fast =
       rt.make_cache<std::string>(named("fast"), [](const std::string& k) { return "v-" + k; });
-  auto hung = hang_keys(slow, 4, "h");
+  auto n = static_cast<int>(loader_threads);
+  auto hung = hang_keys(slow, n, "h");
   open_on_exit unblock_hung{release}; // before `hung` waits for its threads
-  REQUIRE(started.wait_for(4));       // every warm loader thread is in a hung load
+  REQUIRE(started.wait_for(n));       // every warm loader thread is in a hung load
   // Misses on the other cache still load; the deadline only turns a hang into a failure.
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < gets; ++i) {
     auto key = "k" + std::to_string(i);
     auto r = fast.get(key, 5s);
     REQUIRE(r.ok());
@@ -116,6 +116,13 @@ TEST_CASE("hung loaders in one cache leave the loader pool to the other caches",
   release.open();
   for (auto& f : hung)
     CHECK(f.get().value() == "late");
+}
+
+} // namespace
+
+TEST_CASE("hung loaders in one cache leave the loader pool to the other caches",
+          "[runtime][bulkhead]") {
+  check_hung_cache_leaves_threads(4, 20);
 }
 
 TEST_CASE("within a cache, hung keys fewer than the bulkhead leave other keys loading",
@@ -254,26 +261,5 @@ TEST_CASE("with many warm loader threads, hung loaders in one cache still leave 
           "[runtime][bulkhead]") {
   // 256 warm threads: the automatic pool cap must make room for the second cache's bulkhead
   // beyond the first's, not stop at max(loader_threads, 256).
-  gate release;
-  started_latch started;
-  runtime rt{small_runtime(256)};
-  open_on_exit opener{release};
-  auto slow_cfg = named("slow");
-  slow_cfg.load_timeout = 0s;
-  auto slow = rt.make_cache<std::string>(slow_cfg, [&](const std::string&) {
-    started.arrive();
-    release.wait();
-    return std::string{"late"};
-  });
-  auto fast =
-      rt.make_cache<std::string>(named("fast"), [](const std::string& k) { return "v-" + k; });
-  auto hung = hang_keys(slow, 256, "h");
-  open_on_exit unblock_hung{release}; // before `hung` waits for its threads
-  REQUIRE(started.wait_for(256));     // the slow cache's whole bulkhead is hung
-  auto r = fast.get("x", 5s);
-  REQUIRE(r.ok());
-  CHECK(r.value() == "v-x");
-  release.open();
-  for (auto& f : hung)
-    CHECK(f.get().value() == "late");
+  check_hung_cache_leaves_threads(256, 1);
 }
