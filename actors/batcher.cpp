@@ -1,4 +1,4 @@
-#include "actors/batcher.hpp"
+#include <corral/actors/batcher.hpp>
 
 #include <algorithm>
 #include <vector>

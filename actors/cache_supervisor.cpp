@@ -1,4 +1,4 @@
-#include "actors/cache_supervisor.hpp"
+#include <corral/actors/cache_supervisor.hpp>
 
 #include <algorithm>
 #include <unordered_map>
@@ -7,11 +7,11 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/batcher.hpp"
-#include "actors/key_actor.hpp"
-#include "actors/writer.hpp"
-#include "runtime/cache_tier.hpp"
-#include "runtime/expiry_sweep.hpp"
+#include <corral/actors/batcher.hpp>
+#include <corral/actors/key_actor.hpp>
+#include <corral/runtime/cache_tier.hpp>
+#include <corral/runtime/engine/expiry_sweep.hpp>
+#include <corral/store/writer_actor.hpp>
 
 namespace corral {
 
@@ -91,9 +91,9 @@ public:
   }
 
 private:
-  /// Reclaims expired entries nobody reads (runtime/expiry_sweep.hpp). The time budget keeps a
-  /// wave of expiries from holding this actor's thread for long: a quarter of the period, at
-  /// most 25 ms.
+  /// Reclaims expired entries nobody reads (runtime/engine/expiry_sweep.hpp). The time budget keeps
+  /// a wave of expiries from holding this actor's thread for long: a quarter of the period, at most
+  /// 25 ms.
   void expire() {
     auto period = housekeeping_period(st_.core->cfg);
     st_.sweep.run(*st_.core, std::min<duration>(period / 4, std::chrono::milliseconds(25)));

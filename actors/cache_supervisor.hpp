@@ -1,13 +1,13 @@
 // One supervisor per named cache: serves the cache's message interface, passivates key actors
 // idle for idle_timeout, prunes the entry table toward max_entries with a sampled-LRU policy,
 // and stops the cache's actors at shutdown. Misses from handles never pass through it: they
-// find the key's actor in the key registry (runtime/key_registry.hpp).
+// find the key's actor in the key registry (runtime/engine/key_registry.hpp).
 #pragma once
 
 #include <caf/actor_system.hpp>
 
-#include "messages/cache_messages.hpp"
-#include "runtime/cache_core.hpp"
+#include <corral/messages/cache_messages.hpp>
+#include <corral/runtime/engine/cache_core.hpp>
 
 namespace corral {
 

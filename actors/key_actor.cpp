@@ -1,4 +1,4 @@
-#include "actors/key_actor.hpp"
+#include <corral/actors/key_actor.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -8,10 +8,10 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "runtime/backoff.hpp"
-#include "runtime/cache_tier.hpp"
-#include "runtime/caf_thread.hpp"
-#include "runtime/epoch.hpp"
+#include <corral/runtime/cache_tier.hpp>
+#include <corral/runtime/engine/backoff.hpp>
+#include <corral/runtime/engine/caf_thread.hpp>
+#include <corral/runtime/engine/epoch.hpp>
 
 namespace corral {
 

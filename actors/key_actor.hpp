@@ -8,8 +8,8 @@
 
 #include <caf/actor_system.hpp>
 
-#include "messages/cache_messages.hpp"
-#include "runtime/cache_core.hpp"
+#include <corral/messages/cache_messages.hpp>
+#include <corral/runtime/engine/cache_core.hpp>
 
 namespace corral {
 

@@ -2,7 +2,7 @@
 
 #include <caf/scoped_actor.hpp>
 
-#include "messages/cache_messages.hpp"
+#include <corral/messages/cache_messages.hpp>
 
 namespace bench {
 

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <optional>
 
-#include "runtime/runtime.hpp"
+#include <corral/runtime/runtime.hpp>
 
 namespace bench {
 

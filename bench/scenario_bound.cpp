@@ -20,7 +20,7 @@
 #include "bench/json_line.hpp"
 #include "bench/memory_probe.hpp"
 #include "bench/registry.hpp"
-#include "runtime/runtime.hpp"
+#include <corral/runtime/runtime.hpp>
 
 namespace bench {
 namespace {

@@ -29,7 +29,7 @@
 #include "bench/registry.hpp"
 #include "bench/timing.hpp"
 #include "examples/start_gate.hpp"
-#include "runtime/runtime.hpp"
+#include <corral/runtime/runtime.hpp>
 
 namespace bench {
 namespace {

@@ -14,8 +14,9 @@
 // during it x run time / refresh interval (refresh_after for corral-refresh, ttl for the others):
 // what the loader would be called if each key read were reloaded exactly once per interval.
 // Latency is that of one get(), timed on every 8th get of each thread (the key sequence is
-// random, so the sample is too) into a log-bucketed histogram (runtime/histogram.hpp: a quantile
-// is its bucket's upper bound, at most 25% above the true value). ops_per_s counts every get.
+// random, so the sample is too) into a log-bucketed histogram (runtime/engine/histogram.hpp: a
+// quantile is its bucket's upper bound, at most 25% above the true value). ops_per_s counts every
+// get.
 //
 // The target for corral-refresh: p99 is a hit (under 10 us) and loads are within 10% of
 // ideal_loads.
@@ -39,8 +40,8 @@
 #include "bench/registry.hpp"
 #include "bench/timing.hpp"
 #include "bench/zipf.hpp"
-#include "runtime/histogram.hpp"
-#include "runtime/runtime.hpp"
+#include <corral/runtime/engine/histogram.hpp>
+#include <corral/runtime/runtime.hpp>
 
 namespace bench {
 namespace {

@@ -1,4 +1,4 @@
-// drain: how fast a write-behind cache's writer (actors/writer.hpp) gets puts into each real
+// drain: how fast a write-behind cache's writer (store/writer_actor.hpp) gets puts into each real
 // store, and that none is lost. One line per store: "sqlite" (a file in a temp dir, the store's
 // default synchronous=FULL in WAL mode), "postgres" and "redis" (servers this benchmark starts
 // on loopback with the test fixtures in tests/support, configured as the tests run them:
@@ -41,12 +41,12 @@
 #include "bench/json_line.hpp"
 #include "bench/registry.hpp"
 #include "bench/timing.hpp"
-#include "runtime/runtime.hpp"
-#include "store/postgres_store.hpp"
-#include "store/redis_store.hpp"
-#include "store/sqlite_store.hpp"
 #include "support/postgres_server.hpp"
 #include "support/redis_server.hpp"
+#include <corral/runtime/runtime.hpp>
+#include <corral/store/postgres_store.hpp>
+#include <corral/store/redis_store.hpp>
+#include <corral/store/sqlite_store.hpp>
 
 namespace bench {
 namespace {

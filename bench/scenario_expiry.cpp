@@ -1,4 +1,4 @@
-// expiry: proactive expiry (runtime/expiry_sweep.hpp), in two parts.
+// expiry: proactive expiry (runtime/engine/expiry_sweep.hpp), in two parts.
 //
 // reclaim: 200,000 puts into a real runtime's cache with ttl 100 ms and no max_entries (the
 // issue's one-time-keys case, with prune_interval 100 ms so that a pass comes every 100 ms);
@@ -24,10 +24,10 @@
 
 #include "bench/json_line.hpp"
 #include "bench/registry.hpp"
-#include "runtime/cache_core.hpp"
-#include "runtime/expiry_sweep.hpp"
-#include "runtime/runtime.hpp"
-#include "runtime/value_ops.hpp"
+#include <corral/runtime/engine/cache_core.hpp>
+#include <corral/runtime/engine/expiry_sweep.hpp>
+#include <corral/runtime/engine/value_ops.hpp>
+#include <corral/runtime/runtime.hpp>
 
 namespace bench {
 namespace {

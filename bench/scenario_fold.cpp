@@ -36,16 +36,16 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/cache_supervisor.hpp"
 #include "bench/json_line.hpp"
 #include "bench/registry.hpp"
 #include "bench/timing.hpp"
-#include "messages/cache_messages.hpp"
-#include "runtime/cache.hpp"
-#include "runtime/executor.hpp"
-#include "runtime/loader.hpp"
-#include "runtime/thread_slot.hpp"
-#include "runtime/value_ops.hpp"
+#include <corral/actors/cache_supervisor.hpp>
+#include <corral/messages/cache_messages.hpp>
+#include <corral/runtime/cache.hpp>
+#include <corral/runtime/engine/executor.hpp>
+#include <corral/runtime/engine/thread_slot.hpp>
+#include <corral/runtime/engine/value_ops.hpp>
+#include <corral/runtime/loader.hpp>
 
 namespace bench {
 namespace {

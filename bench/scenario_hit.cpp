@@ -33,7 +33,7 @@
 #include "bench/registry.hpp"
 #include "bench/timing.hpp"
 #include "bench/zipf.hpp"
-#include "runtime/runtime.hpp"
+#include <corral/runtime/runtime.hpp>
 
 namespace bench {
 namespace {

@@ -23,10 +23,10 @@
 #include "bench/json_line.hpp"
 #include "bench/registry.hpp"
 #include "bench/zipf.hpp"
-#include "runtime/entry.hpp"
-#include "runtime/entry_table.hpp"
-#include "runtime/epoch.hpp"
-#include "runtime/eviction_policy.hpp"
+#include <corral/runtime/engine/entry.hpp>
+#include <corral/runtime/engine/entry_table.hpp>
+#include <corral/runtime/engine/epoch.hpp>
+#include <corral/runtime/engine/eviction_policy.hpp>
 
 namespace {
 

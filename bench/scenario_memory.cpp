@@ -42,7 +42,7 @@
 #include "bench/memory_probe.hpp"
 #include "bench/registry.hpp"
 #include "bench/timing.hpp"
-#include "runtime/runtime.hpp"
+#include <corral/runtime/runtime.hpp>
 
 namespace bench {
 namespace {

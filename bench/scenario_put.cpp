@@ -1,4 +1,4 @@
-// put: the cost of a put into a write-behind cache (runtime/write_behind.hpp), against the
+// put: the cost of a put into a write-behind cache (store/write_behind.hpp), against the
 // hand-written sharded map of the core issue (bench/baselines.hpp) and, for context, a plain
 // read-through cache's put.
 //
@@ -42,7 +42,7 @@
 #include "bench/json_line.hpp"
 #include "bench/registry.hpp"
 #include "bench/timing.hpp"
-#include "runtime/runtime.hpp"
+#include <corral/runtime/runtime.hpp>
 
 namespace bench {
 namespace {

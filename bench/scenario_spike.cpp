@@ -19,7 +19,7 @@
 #include "bench/json_line.hpp"
 #include "bench/registry.hpp"
 #include "bench/timing.hpp"
-#include "runtime/runtime.hpp"
+#include <corral/runtime/runtime.hpp>
 
 namespace bench {
 namespace {

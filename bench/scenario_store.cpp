@@ -9,11 +9,11 @@
 #include "bench/json_line.hpp"
 #include "bench/registry.hpp"
 #include "bench/timing.hpp"
-#include "store/postgres_store.hpp"
-#include "store/redis_store.hpp"
-#include "store/sqlite_store.hpp"
 #include "tests/support/postgres_server.hpp"
 #include "tests/support/redis_server.hpp"
+#include <corral/store/postgres_store.hpp>
+#include <corral/store/redis_store.hpp>
+#include <corral/store/sqlite_store.hpp>
 
 #include <cstdio>
 #include <exception>

@@ -51,7 +51,7 @@
 #include "bench/registry.hpp"
 #include "bench/singleflight_map.hpp"
 #include "bench/timing.hpp"
-#include "runtime/runtime.hpp"
+#include <corral/runtime/runtime.hpp>
 
 namespace bench {
 namespace {

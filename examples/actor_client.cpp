@@ -14,8 +14,8 @@
 
 #include <caf/all.hpp>
 
-#include "runtime/metrics_format.hpp"
-#include "runtime/runtime.hpp"
+#include <corral/runtime/metrics/metrics_format.hpp>
+#include <corral/runtime/runtime.hpp>
 
 using namespace std::chrono_literals;
 

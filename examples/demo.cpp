@@ -20,10 +20,10 @@
 
 #include <unistd.h>
 
-#include "examples/start_gate.hpp"
-#include "runtime/config_json.hpp"
-#include "runtime/metrics_format.hpp"
-#include "runtime/runtime.hpp"
+#include "start_gate.hpp"
+#include <corral/runtime/config/config_json.hpp>
+#include <corral/runtime/metrics/metrics_format.hpp>
+#include <corral/runtime/runtime.hpp>
 
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;

@@ -12,9 +12,9 @@
 #include <thread>
 #include <vector>
 
-#include "examples/start_gate.hpp"
-#include "runtime/metrics_format.hpp"
-#include "runtime/runtime.hpp"
+#include "start_gate.hpp"
+#include <corral/runtime/metrics/metrics_format.hpp>
+#include <corral/runtime/runtime.hpp>
 
 using namespace std::chrono_literals;
 

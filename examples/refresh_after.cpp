@@ -13,7 +13,7 @@
 #include <string>
 #include <thread>
 
-#include "runtime/runtime.hpp"
+#include <corral/runtime/runtime.hpp>
 
 using namespace std::chrono_literals;
 

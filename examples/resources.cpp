@@ -12,8 +12,8 @@
 #include <string>
 #include <thread>
 
-#include "runtime/config_json.hpp"
-#include "runtime/runtime.hpp"
+#include <corral/runtime/config/config_json.hpp>
+#include <corral/runtime/runtime.hpp>
 
 using namespace std::chrono_literals;
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <unistd.h>
 
-#include "runtime/runtime.hpp"
-#include "store/sqlite_store.hpp"
+#include <corral/runtime/runtime.hpp>
+#include <corral/store/sqlite_store.hpp>
 
 // A user profile, and how it is stored: as text "<visits>|<name>" (any codec will do).
 struct profile {

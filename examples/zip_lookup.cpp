@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/metrics_format.hpp"
-#include "runtime/runtime.hpp"
+#include <corral/runtime/metrics/metrics_format.hpp>
+#include <corral/runtime/runtime.hpp>
 
 using namespace std::chrono_literals;
 

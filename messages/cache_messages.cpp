@@ -1,4 +1,4 @@
-#include "messages/cache_messages.hpp"
+#include <corral/messages/cache_messages.hpp>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/error.hpp>

@@ -16,10 +16,10 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "runtime/entry.hpp"
-#include "runtime/load_watch.hpp"
-#include "runtime/metrics.hpp"
-#include "runtime/reply.hpp"
+#include <corral/runtime/engine/entry.hpp>
+#include <corral/runtime/engine/load_watch.hpp>
+#include <corral/runtime/engine/reply.hpp>
+#include <corral/runtime/metrics/metrics.hpp>
 
 namespace corral {
 
@@ -100,8 +100,8 @@ struct batch_item_msg {
   std::shared_ptr<load_flags> flags;
 };
 
-struct batch_report; // runtime/write_batch.hpp
-struct flush_ticket; // actors/writer.hpp
+struct batch_report; // store/write_batch.hpp
+struct flush_ticket; // store/writer_actor.hpp
 
 /// A write-behind batch came back from the store (writer thread to writer actor).
 struct write_done_msg {
@@ -130,7 +130,7 @@ using batcher_actor = caf::typed_actor<caf::reacts_to<batch_item_msg>,
                                        caf::reacts_to<batch_flush_atom, std::uint64_t>,
                                        caf::reacts_to<shutdown_atom>>;
 
-/// Drains a write-behind cache's dirty entries to its store (actors/writer.hpp).
+/// Drains a write-behind cache's dirty entries to its store (store/writer_actor.hpp).
 using writer_actor =
     caf::typed_actor<caf::reacts_to<drain_atom>, caf::reacts_to<housekeep_atom>,
                      caf::reacts_to<write_done_msg>, caf::reacts_to<flush_msg>,

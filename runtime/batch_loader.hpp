@@ -15,8 +15,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "runtime/cache_core.hpp"
-#include "runtime/loader.hpp"
+#include <corral/runtime/engine/cache_core.hpp>
+#include <corral/runtime/loader.hpp>
 
 namespace corral {
 

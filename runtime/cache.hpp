@@ -9,12 +9,12 @@
 #include <string_view>
 #include <type_traits>
 
-#include "actors/writer.hpp"
-#include "runtime/cache_core.hpp"
-#include "runtime/cache_tier.hpp"
-#include "runtime/epoch.hpp"
-#include "runtime/reply_sinks.hpp"
-#include "runtime/result.hpp"
+#include <corral/runtime/cache_tier.hpp>
+#include <corral/runtime/engine/cache_core.hpp>
+#include <corral/runtime/engine/epoch.hpp>
+#include <corral/runtime/engine/reply_sinks.hpp>
+#include <corral/runtime/result.hpp>
+#include <corral/store/writer_actor.hpp>
 
 namespace corral {
 

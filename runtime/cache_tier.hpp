@@ -34,7 +34,7 @@
 #include <optional>
 #include <string>
 
-#include "runtime/cache_core.hpp"
+#include <corral/runtime/engine/cache_core.hpp>
 
 namespace corral {
 

@@ -1,4 +1,4 @@
-#include "runtime/error.hpp"
+#include <corral/runtime/error.hpp>
 
 namespace corral {
 

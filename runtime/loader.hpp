@@ -13,8 +13,8 @@
 #include <string>
 #include <type_traits>
 
-#include "runtime/cache_core.hpp"
-#include "runtime/result.hpp"
+#include <corral/runtime/engine/cache_core.hpp>
+#include <corral/runtime/result.hpp>
 
 namespace corral {
 

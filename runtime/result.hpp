@@ -4,7 +4,7 @@
 #include <utility>
 #include <variant>
 
-#include "runtime/error.hpp"
+#include <corral/runtime/error.hpp>
 
 namespace corral {
 

@@ -1,4 +1,4 @@
-#include "runtime/runtime.hpp"
+#include <corral/runtime/runtime.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -9,13 +9,13 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/cache_supervisor.hpp"
-#include "actors/writer.hpp"
-#include "messages/cache_messages.hpp"
-#include "runtime/caf_thread.hpp"
-#include "runtime/store_lookup.hpp"
-#include "runtime/type_name.hpp"
-#include "store/store_config.hpp"
+#include <corral/actors/cache_supervisor.hpp>
+#include <corral/messages/cache_messages.hpp>
+#include <corral/runtime/engine/caf_thread.hpp>
+#include <corral/runtime/engine/type_name.hpp>
+#include <corral/store/store_config.hpp>
+#include <corral/store/store_lookup.hpp>
+#include <corral/store/writer_actor.hpp>
 
 namespace corral {
 

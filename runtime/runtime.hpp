@@ -15,15 +15,15 @@
 
 #include <caf/actor_system.hpp>
 
-#include "actors/metrics_actor.hpp"
-#include "runtime/batch_loader.hpp"
-#include "runtime/cache.hpp"
-#include "runtime/cache_tier.hpp"
-#include "runtime/config.hpp"
-#include "runtime/loader.hpp"
-#include "runtime/resource_set.hpp"
-#include "runtime/value_ops.hpp"
-#include "runtime/write_behind.hpp"
+#include <corral/runtime/batch_loader.hpp>
+#include <corral/runtime/cache.hpp>
+#include <corral/runtime/cache_tier.hpp>
+#include <corral/runtime/config/config.hpp>
+#include <corral/runtime/engine/value_ops.hpp>
+#include <corral/runtime/loader.hpp>
+#include <corral/runtime/metrics/metrics_actor.hpp>
+#include <corral/runtime/resources/resource_set.hpp>
+#include <corral/store/write_behind.hpp>
 
 namespace corral {
 
@@ -88,7 +88,7 @@ public:
                                       wrap_batch_loader<V>(std::move(loader)))};
   }
 
-  /// Declares a write-behind cache in code (runtime/write_behind.hpp): put() marks entries
+  /// Declares a write-behind cache in code (store/write_behind.hpp): put() marks entries
   /// dirty and the cache's writer drains them to `store`; a miss looks the key up in `store`.
   template <class V>
   corral::cache<V> make_write_behind_cache(cache_config cfg, std::shared_ptr<write_store> store,
@@ -103,7 +103,7 @@ public:
   }
 
   // -- resources: named values loaded by sync(), then refreshed in the background ----------
-  // (resources-go's model; see runtime/resource_set.hpp and the README's "Resources").
+  // (resources-go's model; see runtime/resources/resource_set.hpp and the README's "Resources").
 
   /// Registers a resource loader under `name`, for resources whose config names it.
   template <class V, class F> void register_resource_loader(const std::string& name, F loader) {

@@ -23,7 +23,7 @@
 #include <string>
 #include <utility>
 
-#include "runtime/cache_tier.hpp"
+#include <corral/runtime/cache_tier.hpp>
 
 namespace corral {
 

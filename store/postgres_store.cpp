@@ -1,7 +1,7 @@
-#include "store/postgres_store.hpp"
+#include <corral/store/postgres_store.hpp>
 
-#include "store/sql_identifier.hpp"
-#include "store/store_error.hpp"
+#include <corral/store/sql_identifier.hpp>
+#include <corral/store/store_error.hpp>
 
 #include <libpq-fe.h>
 

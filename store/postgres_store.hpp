@@ -7,8 +7,8 @@
 // Outside a batch, save() runs at once and reports a refusal itself.
 #pragma once
 
-#include "store/refused_items.hpp"
-#include "store/write_store.hpp"
+#include <corral/store/refused_items.hpp>
+#include <corral/store/write_store.hpp>
 
 #include <chrono>
 #include <memory>

@@ -1,6 +1,6 @@
-#include "store/redis_store.hpp"
+#include <corral/store/redis_store.hpp>
 
-#include "store/store_error.hpp"
+#include <corral/store/store_error.hpp>
 
 #include <hiredis/hiredis.h>
 

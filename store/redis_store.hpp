@@ -24,8 +24,8 @@
 // commit and merged into the cached item (write_hooks<V>::merge).
 #pragma once
 
-#include "store/refused_items.hpp"
-#include "store/write_store.hpp"
+#include <corral/store/refused_items.hpp>
+#include <corral/store/write_store.hpp>
 
 #include <chrono>
 #include <memory>

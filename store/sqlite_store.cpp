@@ -1,7 +1,7 @@
-#include "store/sqlite_store.hpp"
+#include <corral/store/sqlite_store.hpp>
 
-#include "store/sql_identifier.hpp"
-#include "store/store_error.hpp"
+#include <corral/store/sql_identifier.hpp>
+#include <corral/store/store_error.hpp>
 
 #include <sqlite3.h>
 

@@ -3,7 +3,7 @@
 // than reported at once.
 #pragma once
 
-#include "store/write_store.hpp"
+#include <corral/store/write_store.hpp>
 
 #include <chrono>
 #include <mutex>

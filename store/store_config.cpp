@@ -1,10 +1,10 @@
-#include "store/store_config.hpp"
+#include <corral/store/store_config.hpp>
 
-#include "runtime/config_json.hpp"
-#include "store/postgres_store.hpp"
-#include "store/redis_store.hpp"
-#include "store/sql_identifier.hpp"
-#include "store/sqlite_store.hpp"
+#include <corral/runtime/config/config_json.hpp>
+#include <corral/store/postgres_store.hpp>
+#include <corral/store/redis_store.hpp>
+#include <corral/store/sql_identifier.hpp>
+#include <corral/store/sqlite_store.hpp>
 
 #include <boost/json.hpp>
 

@@ -12,8 +12,8 @@
 // milliseconds, as everywhere in corral's config.
 #pragma once
 
-#include "runtime/config.hpp"
-#include "store/write_store.hpp"
+#include <corral/runtime/config/config.hpp>
+#include <corral/store/write_store.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>

@@ -3,7 +3,7 @@
 // is locked`.
 #pragma once
 
-#include "store/write_store.hpp"
+#include <corral/store/write_store.hpp>
 
 #include <string>
 

@@ -4,9 +4,9 @@
 #include <map>
 #include <unordered_map>
 
-#include "runtime/config_json.hpp"
-#include "runtime/runtime.hpp"
 #include "test_fixture.hpp"
+#include <corral/runtime/config/config_json.hpp>
+#include <corral/runtime/runtime.hpp>
 
 using namespace corral;
 using namespace corral::test;

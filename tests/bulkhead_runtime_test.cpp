@@ -11,8 +11,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "examples/start_gate.hpp"
-#include "runtime/runtime.hpp"
+#include <corral/examples/start_gate.hpp>
+#include <corral/runtime/runtime.hpp>
 
 using namespace corral;
 using namespace std::chrono_literals;

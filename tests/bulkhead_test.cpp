@@ -11,10 +11,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "examples/start_gate.hpp"
-#include "runtime/bulkhead.hpp"
-#include "runtime/executor.hpp"
 #include "test_fixture.hpp"
+#include <corral/examples/start_gate.hpp>
+#include <corral/runtime/engine/bulkhead.hpp>
+#include <corral/runtime/engine/executor.hpp>
 
 using namespace corral;
 using namespace corral::test;

@@ -1,5 +1,5 @@
-#include "runtime/config.hpp"
-#include "runtime/config_json.hpp"
+#include <corral/runtime/config/config.hpp>
+#include <corral/runtime/config/config_json.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -8,8 +8,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "runtime/entry_table.hpp"
-#include "runtime/epoch.hpp"
+#include <corral/runtime/engine/entry_table.hpp>
+#include <corral/runtime/engine/epoch.hpp>
 
 using namespace corral;
 

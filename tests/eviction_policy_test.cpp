@@ -5,9 +5,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "runtime/epoch.hpp"
-#include "runtime/eviction_policy.hpp"
-#include "runtime/frequency_sketch.hpp"
+#include <corral/runtime/engine/epoch.hpp>
+#include <corral/runtime/engine/eviction_policy.hpp>
+#include <corral/runtime/engine/frequency_sketch.hpp>
 
 using namespace corral;
 

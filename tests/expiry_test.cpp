@@ -1,8 +1,8 @@
-// Proactive expiry (runtime/expiry_sweep.hpp): expired entries are reclaimed without a read, a
-// bounded stretch of the table per housekeeping pass, never a dirty entry and never a value
-// still inside its stale-serving window; a reload in flight still stores its value.
-#include "runtime/expiry_sweep.hpp"
+// Proactive expiry (runtime/engine/expiry_sweep.hpp): expired entries are reclaimed without a read,
+// a bounded stretch of the table per housekeeping pass, never a dirty entry and never a value still
+// inside its stale-serving window; a reload in flight still stores its value.
 #include "test_fixture.hpp"
+#include <corral/runtime/engine/expiry_sweep.hpp>
 
 using namespace corral;
 using namespace corral::test;

@@ -1,9 +1,9 @@
-// The per-cache load watch that replaced one CAF timer per load (runtime/load_watch.hpp), alone
-// and through the key actors on the test clock.
+// The per-cache load watch that replaced one CAF timer per load (runtime/engine/load_watch.hpp),
+// alone and through the key actors on the test clock.
 #include <catch2/catch.hpp>
 
-#include "runtime/load_watch.hpp"
 #include "test_fixture.hpp"
+#include <corral/runtime/engine/load_watch.hpp>
 
 using namespace corral;
 using namespace corral::test;

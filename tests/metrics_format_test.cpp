@@ -1,5 +1,5 @@
-#include "runtime/metrics.hpp"
-#include "runtime/metrics_format.hpp"
+#include <corral/runtime/metrics/metrics.hpp>
+#include <corral/runtime/metrics/metrics_format.hpp>
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // Passivation and re-activation racing new requests for the same key, one message at a time:
-// the key registry's handshake (runtime/key_registry.hpp) must never lose a routed request nor
-// leave two actors owning one key.
+// the key registry's handshake (runtime/engine/key_registry.hpp) must never lose a routed request
+// nor leave two actors owning one key.
 #include "test_fixture.hpp"
 
 using namespace corral;

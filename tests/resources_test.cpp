@@ -16,10 +16,10 @@
 #include <caf/send.hpp>
 #include <catch2/catch.hpp>
 
-#include "messages/cache_messages.hpp"
-#include "runtime/config_json.hpp"
-#include "runtime/resource_set.hpp"
-#include "runtime/runtime.hpp"
+#include <corral/messages/cache_messages.hpp>
+#include <corral/runtime/config/config_json.hpp>
+#include <corral/runtime/resources/resource_set.hpp>
+#include <corral/runtime/runtime.hpp>
 
 using namespace corral;
 using namespace std::chrono_literals;

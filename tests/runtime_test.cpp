@@ -13,11 +13,11 @@
 #include <caf/scoped_actor.hpp>
 #include <catch2/catch.hpp>
 
-#include "examples/start_gate.hpp"
-#include "runtime/config_json.hpp"
-#include "runtime/metrics_format.hpp"
-#include "runtime/runtime.hpp"
-#include "runtime/type_name.hpp"
+#include <corral/examples/start_gate.hpp>
+#include <corral/runtime/config/config_json.hpp>
+#include <corral/runtime/engine/type_name.hpp>
+#include <corral/runtime/metrics/metrics_format.hpp>
+#include <corral/runtime/runtime.hpp>
 
 using namespace corral;
 using namespace std::chrono_literals;

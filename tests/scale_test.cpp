@@ -13,7 +13,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "runtime/runtime.hpp"
+#include <corral/runtime/runtime.hpp>
 
 using namespace corral;
 using namespace std::chrono_literals;

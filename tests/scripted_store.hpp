@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "store/write_store.hpp"
+#include <corral/store/write_store.hpp>
 
 namespace corral::test {
 

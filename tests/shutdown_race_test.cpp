@@ -6,8 +6,8 @@
 #include <mutex>
 #include <thread>
 
-#include "runtime/runtime.hpp"
 #include "test_fixture.hpp"
+#include <corral/runtime/runtime.hpp>
 
 using namespace corral;
 using namespace corral::test;

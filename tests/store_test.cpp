@@ -1,12 +1,12 @@
 // The three write stores against the real thing: an SQLite file, and PostgreSQL and Redis
 // servers started by the fixtures in tests/support/.
 #include "generated_ids.hpp"
-#include "store/postgres_store.hpp"
-#include "store/redis_store.hpp"
-#include "store/sqlite_store.hpp"
-#include "store/store_config.hpp"
 #include "support/postgres_server.hpp"
 #include "support/redis_server.hpp"
+#include <corral/store/postgres_store.hpp>
+#include <corral/store/redis_store.hpp>
+#include <corral/store/sqlite_store.hpp>
+#include <corral/store/store_config.hpp>
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

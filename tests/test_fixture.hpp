@@ -16,15 +16,15 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <catch2/catch.hpp>
 
-#include "actors/cache_supervisor.hpp"
-#include "actors/metrics_actor.hpp"
-#include "runtime/batch_loader.hpp"
-#include "runtime/cache.hpp"
-#include "runtime/cache_tier.hpp"
-#include "runtime/loader.hpp"
-#include "runtime/store_lookup.hpp"
-#include "runtime/value_ops.hpp"
-#include "runtime/write_behind.hpp"
+#include <corral/actors/cache_supervisor.hpp>
+#include <corral/runtime/batch_loader.hpp>
+#include <corral/runtime/cache.hpp>
+#include <corral/runtime/cache_tier.hpp>
+#include <corral/runtime/engine/value_ops.hpp>
+#include <corral/runtime/loader.hpp>
+#include <corral/runtime/metrics/metrics_actor.hpp>
+#include <corral/store/store_lookup.hpp>
+#include <corral/store/write_behind.hpp>
 
 namespace corral::test {
 

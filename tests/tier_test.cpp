@@ -14,9 +14,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "examples/start_gate.hpp"
-#include "runtime/runtime.hpp"
-#include "runtime/serialized_tier.hpp"
+#include <corral/examples/start_gate.hpp>
+#include <corral/runtime/runtime.hpp>
+#include <corral/runtime/serialized_tier.hpp>
 
 using namespace corral;
 using namespace std::chrono_literals;

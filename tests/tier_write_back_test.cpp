@@ -4,8 +4,8 @@
 #include <future>
 #include <thread>
 
-#include "runtime/epoch.hpp"
 #include "test_fixture.hpp"
+#include <corral/runtime/engine/epoch.hpp>
 
 using namespace corral;
 using namespace corral::test;

@@ -11,12 +11,12 @@
 #include <sqlite3.h>
 
 #include "generated_ids.hpp"
-#include "runtime/runtime.hpp"
-#include "store/postgres_store.hpp"
-#include "store/redis_store.hpp"
-#include "store/sqlite_store.hpp"
 #include "support/postgres_server.hpp"
 #include "support/redis_server.hpp"
+#include <corral/runtime/runtime.hpp>
+#include <corral/store/postgres_store.hpp>
+#include <corral/store/redis_store.hpp>
+#include <corral/store/sqlite_store.hpp>
 
 /// A value with a field the database owns: `id` is generated on insert. Its codec bytes are
 /// "<id>|<name>", a text the tests' SQL and Lua can take apart and put together.

@@ -1,8 +1,8 @@
 // Write-behind at the message level: the lazy writer's suites, ported with its bugs fixed, on
 // the test clock with a scripted store (tests/scripted_store.hpp) and a manual writer thread.
-#include "actors/writer.hpp"
 #include "scripted_store.hpp"
 #include "test_fixture.hpp"
+#include <corral/store/writer_actor.hpp>
 
 using namespace corral;
 using namespace corral::test;
