@@ -49,7 +49,11 @@ std::uint64_t count(const corral::counter_values& v, corral::counter c) {
 int main() {
   corral::runtime rt;
   int failures = 0;
-  auto check = [&failures](bool ok) { failures += ok ? 0 : 1; };
+  auto check = [&failures](bool ok, const char* what) {
+    if (!ok)
+      std::printf("FAILED: %s\n", what); // says which step broke, not only that one did
+    failures += ok ? 0 : 1;
+  };
 
   // -- refresh_after: reload entries older than 200 ms on their next read --------------------
   corral::cache_config cfg;
@@ -63,17 +67,19 @@ int main() {
   auto again = quotes.get("EURUSD").value();
   std::printf("get before refresh_after -> %s (loader calls: %d)\n", again.c_str(),
               quote_calls.load());
-  check(again == v1 && quote_calls == 1);
+  check(again == v1 && quote_calls == 1, "a second get is a hit");
 
   std::this_thread::sleep_for(250ms);
   auto served = quotes.get("EURUSD").value(); // older than 200 ms: current value, reload starts
   std::printf("get past refresh_after -> %s (served from memory, one reload started)\n",
               served.c_str());
-  check(served == v1); // had it waited for the reload, it would have the new value
+  check(served == v1,
+        "a get past refresh_after serves the current value"); // had it waited for the reload, it
+                                                              // would have the new value
   auto v2 = wait_for_change(quotes, "EURUSD", v1);
   std::printf("after the background reload -> %s (loader calls: %d)\n", v2.c_str(),
               quote_calls.load());
-  check(v2 != v1 && quote_calls == 2);
+  check(v2 != v1 && quote_calls == 2, "one background reload replaced the value");
 
   // -- a put during a reload wins ---------------------------------------------------------
   std::this_thread::sleep_for(250ms);
@@ -84,7 +90,7 @@ int main() {
   std::this_thread::sleep_for(60ms);  // the 20 ms reload has finished meanwhile
   auto after_put = quotes.get("EURUSD").value();
   std::printf("put during a reload -> %s (the reload's result was dropped)\n", after_put.c_str());
-  check(after_put == "1.2345");
+  check(after_put == "1.2345", "a put during a reload wins");
   auto qc = quotes.counters();
   std::printf("quotes: %llu loads, %llu of them background refreshes\n",
               static_cast<unsigned long long>(count(qc, corral::counter::loads)),
@@ -92,15 +98,17 @@ int main() {
 
   // -- XFetch: early refresh before expiry, probabilistic -----------------------------------
   // A reader refreshes early when now - load_time * beta * ln(u) >= expiry, u uniform in (0, 1]:
-  // with a 20 ms load and beta 3, a read 60 ms before expiry does with probability 1/e.
+  // with a 20 ms load and beta 8, a read d ms before expiry does with probability e^(-d/160).
+  // Reading every 2 ms, the first reader to draw a refresh comes ~700 ms before expiry, so a
+  // busy machine that stalls this thread for less than that still sees the early refresh.
   corral::cache_config xcfg;
   xcfg.name = "rates";
-  xcfg.ttl = 300ms;
-  xcfg.xfetch_beta = 3.0;
+  xcfg.ttl = 1500ms;
+  xcfg.xfetch_beta = 8.0;
   auto rates = rt.make_cache<std::string>(xcfg, fetch_quote);
   auto r1 = rates.get("GBPUSD").value(); // the first load
   std::string seen = r1;
-  auto until = std::chrono::steady_clock::now() + 450ms;
+  auto until = std::chrono::steady_clock::now() + 2s;
   while (seen == r1 && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(2ms);
     seen = rates.get("GBPUSD").value(); // from memory until a reader draws an early refresh
@@ -109,7 +117,7 @@ int main() {
   bool early = count(rc, corral::counter::refreshes) == 1;
   std::printf("xfetch: %s -> %s, reloaded early by a reader before the ttl ran out: %s\n",
               r1.c_str(), seen.c_str(), early ? "yes" : "no");
-  check(seen != r1 && early);
+  check(seen != r1 && early, "xfetch reloaded before the ttl ran out");
 
   rt.shutdown();
   std::printf("%s\n", failures == 0 ? "refresh example: ok" : "refresh example: FAILED");
