@@ -4,7 +4,7 @@
 #include <chrono>
 #include <optional>
 
-#include <corral/runtime/runtime.hpp>
+#include <corral/runtime/caf_interop.hpp>
 
 namespace bench {
 

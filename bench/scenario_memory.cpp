@@ -42,7 +42,7 @@
 #include "bench/memory_probe.hpp"
 #include "bench/registry.hpp"
 #include "bench/timing.hpp"
-#include <corral/runtime/runtime.hpp>
+#include <corral/runtime/caf_interop.hpp>
 
 namespace bench {
 namespace {
@@ -137,7 +137,7 @@ idle_result measure_idle_actors() {
   const auto answered = bench_clock::now();
   const auto give_up = answered + std::chrono::seconds(5);
   for (;;) {
-    auto s = query_status(rt, cache.actor());
+    auto s = query_status(rt, corral::actor_of(cache));
     const auto now = bench_clock::now();
     if (!s) {
       ++r.status_errors;

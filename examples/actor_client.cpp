@@ -14,6 +14,7 @@
 
 #include <caf/all.hpp>
 
+#include <corral/runtime/caf_interop.hpp>
 #include <corral/runtime/metrics/metrics_format.hpp>
 #include <corral/runtime/runtime.hpp>
 
@@ -161,7 +162,7 @@ int main() {
 
   auto done = std::make_shared<std::promise<int>>();
   auto finished = done->get_future();
-  rt.system().spawn(client_impl, prices.actor(), done);
+  rt.system().spawn(client_impl, corral::actor_of(prices), done);
   // The actor answers within a few reply timeouts at most; waiting longer means a hang.
   if (finished.wait_for(30s) != std::future_status::ready) {
     std::printf("actor client did not finish\n");

@@ -16,10 +16,11 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <corral/messages/metrics_inspect.hpp>
 #include <corral/runtime/engine/entry.hpp>
+#include <corral/runtime/engine/load_outcome.hpp>
 #include <corral/runtime/engine/load_watch.hpp>
 #include <corral/runtime/engine/reply.hpp>
-#include <corral/runtime/metrics/metrics.hpp>
 
 namespace corral {
 
@@ -67,20 +68,6 @@ struct local_get_msg {
   std::string key;
   reply_token_ptr token;
   time_point deadline = time_point::max(); // the requester's own deadline
-};
-
-/// What a loader produced, handed from a loader thread to the key actor.
-struct load_outcome {
-  enum class kind { value, not_found, error };
-  kind result = kind::error;
-  std::unique_ptr<entry> value; // set for kind::value
-  std::string error_message;    // set for kind::error
-  std::chrono::nanoseconds took{0};
-  bool skipped = false;     // the load was abandoned before it started; the loader never ran
-  bool overloaded = false;  // the cache's bulkhead refused the (batch) load; the loader never ran
-  bool from_source = false; // the value came from the loader (not tier 1): write it back
-  /// The loader thread published the value already (`value` is then null): see key_actor.cpp.
-  bool published = false;
 };
 
 struct load_done_msg {

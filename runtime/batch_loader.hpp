@@ -15,7 +15,7 @@
 #include <type_traits>
 #include <vector>
 
-#include <corral/runtime/engine/cache_core.hpp>
+#include <corral/runtime/engine/erased_loader.hpp>
 #include <corral/runtime/loader.hpp>
 
 namespace corral {

@@ -1,4 +1,6 @@
 // cache<V>: the typed handle to one named cache. Cheap to copy, usable from any thread.
+// Its message interface, for CAF actors and remote nodes, is actor_of(cache) in
+// <corral/runtime/caf_interop.hpp>.
 #pragma once
 
 #include <chrono>
@@ -9,12 +11,10 @@
 #include <string_view>
 #include <type_traits>
 
-#include <corral/runtime/cache_tier.hpp>
-#include <corral/runtime/engine/cache_core.hpp>
+#include <corral/runtime/engine/core_handle.hpp>
 #include <corral/runtime/engine/epoch.hpp>
 #include <corral/runtime/engine/reply_sinks.hpp>
 #include <corral/runtime/result.hpp>
-#include <corral/store/writer_actor.hpp>
 
 namespace corral {
 
@@ -37,11 +37,11 @@ public:
   /// As get(key), but gives up with errc::timeout after `timeout`; other waiters of the same
   /// load are not affected.
   result<V> get(std::string_view key, duration timeout) const {
-    if (auto closed = closed_error()) {
-      core_->count(counter::errors);
-      return *closed; // checked first: a stopped runtime's clock may be gone
+    if (core_.closing()) {
+      core_.count(counter::errors);
+      return core_.closed_error(); // checked first: a stopped runtime's clock may be gone
     }
-    return get_until(key, saturating_add(core_->now(), timeout));
+    return get_until(key, saturating_add(core_.now(), timeout));
   }
 
   /// Asynchronous get: the future is ready at once on a hit.
@@ -68,12 +68,11 @@ public:
 
   /// The value if it is in memory (fresh, or stale inside stale_while_revalidate); never loads.
   std::optional<V> try_get(std::string_view key) const {
-    if (core_->closing.load(std::memory_order_relaxed))
-      return std::nullopt;
-    detail::epoch_guard guard;
+    auto slot = detail::current_thread_slot();
+    detail::epoch_guard guard{slot};
     const entry* e = nullptr;
-    auto kind = core_->fast_lookup(key, core_->hit_now(), e);
-    if (kind == cache_core::lookup::fresh || kind == cache_core::lookup::stale)
+    auto kind = core_.find(key, e, slot, /*count=*/false);
+    if (kind == core_handle::found::fresh || kind == core_handle::found::stale)
       return static_cast<const value_entry<V>*>(e)->value;
     return std::nullopt;
   }
@@ -87,55 +86,36 @@ public:
   /// As put(), saying why a put was refused: errc::shutting_down once the runtime stopped, or
   /// errc::backlog_full on a write-behind cache whose store cannot keep up (max_dirty).
   error try_put(std::string_view key, V value) const {
-    if (auto closed = closed_error())
-      return *closed;
-    return core_->put_entry(key, std::unique_ptr<entry>(new value_entry<V>(std::move(value))));
+    return core_.put(key, std::unique_ptr<entry>(new value_entry<V>(std::move(value))));
   }
 
   /// Write-behind caches: returns once everything dirty now is written to the store or
   /// dead-lettered (or `timeout` passed: then `complete` is false and `unwritten` says how
   /// many are left). A read-through cache has nothing to flush.
   flush_result flush(duration timeout = std::chrono::seconds(30)) const {
-    if (!core_->write_behind) {
-      flush_result r;
-      r.complete = true;
-      return r;
-    }
-    if (auto closed = closed_error()) {
-      flush_result r;
-      r.error = closed->message;
-      return r;
-    }
-    return flush_write_behind(*core_, timeout);
+    return core_.flush(timeout);
   }
 
   /// Unwritten entries (write-behind caches).
-  std::size_t dirty() const { return core_->table.dirty_count(); }
+  std::size_t dirty() const { return core_.dirty(); }
 
   /// Drops the key's entry; a load in flight for it cannot store its now-stale result.
   /// Returns whether an entry was dropped (false, doing nothing, once the runtime stopped).
   /// With a tier 1, the key is erased there first (on this thread), so that no later load can
   /// bring the old value back; if that throws, the in-memory entry is still dropped and the
   /// exception reaches the caller.
-  bool invalidate(std::string_view key) const {
-    if (closed_error())
-      return false;
-    core_->count(counter::invalidations);
-    return core_->invalidate_both(key);
-  }
+  bool invalidate(std::string_view key) const { return core_.invalidate(key); }
 
   /// The cache's metrics now: last / cycle / total windows and gauges (no message involved).
-  metrics_snapshot metrics() const { return core_->metrics_now(); }
+  metrics_snapshot metrics() const { return core_.metrics(); }
 
-  /// The cache's actor, for CAF actors and remote nodes (see messages/cache_messages.hpp).
-  /// Valid while the runtime runs; a null handle after shutdown.
-  cache_actor actor() const { return caf::actor_cast<cache_actor>(core_->supervisor_handle()); }
-
-  const cache_config& config() const { return core_->cfg; }
-  const std::string& name() const { return core_->cfg.name; }
-  counter_values counters() const { return core_->counters.snapshot(); }
-  std::size_t size() const { return core_->table.size(); }
-  explicit operator bool() const noexcept { return core_ != nullptr; }
+  const cache_config& config() const { return core_.config(); }
+  const std::string& name() const { return core_.config().name; }
+  counter_values counters() const { return core_.counter_snapshot(); }
+  std::size_t size() const { return core_.size(); }
+  explicit operator bool() const noexcept { return static_cast<bool>(core_); }
+  /// The type-erased core (for the library's CAF-facing code, runtime/caf_interop.hpp).
+  const core_handle& handle() const noexcept { return core_; }
 
 private:
   static std::future<result<V>> ready(result<V> r) {
@@ -146,36 +126,19 @@ private:
 
   /// The answer when memory has it (fresh value, cached "not found", stale value) or when the
   /// runtime is closed; nullopt when the key actor must be asked.
-  std::optional<error> closed_error() const {
-    if (!core_->closing.load(std::memory_order_relaxed))
-      return std::nullopt;
-    return error{errc::shutting_down, "cache '" + core_->cfg.name + "' is closed"};
-  }
-
   std::optional<result<V>> from_memory(std::string_view key) const {
-    if (auto closed = closed_error()) {
-      core_->count(counter::errors);
-      return result<V>{std::move(*closed)};
-    }
     auto slot = detail::current_thread_slot(); // looked up once for the guard and the counter
     detail::epoch_guard guard{slot};
     const entry* e = nullptr;
-    switch (core_->fast_lookup(key, core_->hit_now(), e)) {
-    case cache_core::lookup::fresh:
-      if (core_->cfg.metrics)
-        core_->count(counter::hits, slot);
+    switch (core_.find(key, e, slot)) {
+    case core_handle::found::fresh:
+    case core_handle::found::stale:
       return std::optional<result<V>>{std::in_place, static_cast<const value_entry<V>*>(e)->value};
-    case cache_core::lookup::stale:
-      if (core_->cfg.metrics)
-        core_->count(counter::stale_hits, slot);
-      return std::optional<result<V>>{std::in_place, static_cast<const value_entry<V>*>(e)->value};
-    case cache_core::lookup::negative:
-      if (core_->cfg.metrics)
-        core_->count(counter::negative_hits, slot);
-      return result<V>{
-          error{errc::not_found,
-                "key '" + std::string{key} + "' not found in cache '" + core_->cfg.name + "'"}};
-    case cache_core::lookup::miss:
+    case core_handle::found::negative:
+      return result<V>{core_.not_found_error(key)};
+    case core_handle::found::closed:
+      return result<V>{core_.closed_error()};
+    case core_handle::found::miss:
       break;
     }
     return std::nullopt;
@@ -183,27 +146,20 @@ private:
 
   void send_get(std::string_view key, std::shared_ptr<reply_sink> sink,
                 std::optional<duration> timeout) const {
-    auto deadline = timeout ? saturating_add(core_->now(), *timeout) : time_point::max();
-    std::string k{key};
-    core_->send_to_key(k, local_get_msg{k, make_token(key, std::move(sink)), deadline});
-  }
-
-  reply_token_ptr make_token(std::string_view key, std::shared_ptr<reply_sink> sink) const {
-    return std::make_shared<reply_token>(std::move(sink), std::string{key}, core_,
-                                         &core_->counters);
+    auto deadline = timeout ? saturating_add(core_.now(), *timeout) : time_point::max();
+    core_.send_get(key, core_.make_token(key, std::move(sink)), deadline);
   }
 
   result<V> get_until(std::string_view key, time_point deadline) const {
     if (auto r = from_memory(key))
       return std::move(*r);
     auto sink = std::make_shared<blocking_sink<V>>();
-    auto token = make_token(key, sink);
+    auto token = core_.make_token(key, sink);
     // Only the message owns the token: if it is dropped (the runtime stopped between our
     // `closing` check and the send), the token's destructor answers "shutting down" at once.
     // Holding it here would keep that answer from ever coming.
     std::weak_ptr<reply_token> mine = token;
-    std::string k{key};
-    core_->send_to_key(k, local_get_msg{k, std::move(token), deadline});
+    core_.send_get(key, std::move(token), deadline);
     // The key actor answers at the deadline; the extra margin only guards against a reply that
     // is late (a flooded machine). Giving up answers the token, so the key actor cannot count
     // the request a second time.
@@ -212,11 +168,11 @@ private:
     if (auto still_queued = mine.lock())
       still_queued->deliver(outcome::failed(errc::timeout, "request for key '" + std::string{key} +
                                                                "' passed its deadline"),
-                            core_->counters, counter::timeouts);
+                            core_.counters(), counter::timeouts);
     return std::move(*sink->wait(time_point::max())); // answered: by us, or by whoever won
   }
 
-  cache_core_ptr core_;
+  core_handle core_;
 };
 
 } // namespace corral

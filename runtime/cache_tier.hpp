@@ -30,11 +30,12 @@
 // still answers ok).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include <corral/runtime/engine/cache_core.hpp>
+#include <corral/runtime/engine/entry.hpp>
 
 namespace corral {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <type_traits>
 
-#include <corral/runtime/engine/cache_core.hpp>
+#include <corral/runtime/engine/erased_loader.hpp>
 #include <corral/runtime/result.hpp>
 
 namespace corral {

@@ -1,5 +1,7 @@
 #include <corral/runtime/runtime.hpp>
 
+#include <corral/runtime/caf_interop.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <future>
@@ -13,6 +15,8 @@
 #include <corral/messages/cache_messages.hpp>
 #include <corral/runtime/engine/caf_thread.hpp>
 #include <corral/runtime/engine/type_name.hpp>
+#include <corral/runtime/metrics/metrics_actor.hpp>
+#include <corral/runtime/resources/resource_set.hpp>
 #include <corral/store/store_config.hpp>
 #include <corral/store/store_lookup.hpp>
 #include <corral/store/writer_actor.hpp>
@@ -157,6 +161,38 @@ resource_set& runtime::resources() {
   return impl_->resources;
 }
 
+void runtime::add_resource_loader(const std::string& name, const std::type_info& type,
+                                  erased_resource_loader loader) {
+  impl_->resources.add_loader(name, type, std::move(loader));
+}
+
+resource_slot_ptr runtime::add_erased_resource(resource_config cfg, const std::type_info& type,
+                                               erased_resource_loader loader) {
+  return impl_->resources.add_erased(std::move(cfg), type, std::move(loader));
+}
+
+resource_slot_ptr runtime::resource_slot_for(const std::string& name, const std::type_info& type) {
+  return impl_->resources.slot_for(name, type);
+}
+
+std::optional<error> runtime::sync(bool wait) {
+  check();
+  return impl_->resources.sync(wait);
+}
+
+std::optional<error> runtime::sync_for(duration timeout) {
+  check();
+  return impl_->resources.sync_for(timeout);
+}
+
+bool runtime::remove_resource(const std::string& name) {
+  return impl_->resources.remove(name);
+}
+
+void runtime::on_resource_error(resource_error_handler handler) {
+  impl_->resources.on_error(std::move(handler));
+}
+
 void runtime::add_loader(const std::string& name, const std::type_info& type,
                          erased_loader loader) {
   std::lock_guard<std::mutex> guard{impl_->mtx};
@@ -226,9 +262,9 @@ cache_core_ptr runtime::core_for(const std::string& name, const value_ops& ops) 
   if (!pos->tier1.empty())
     tier1 = impl_->tiers.at(pos->tier1).tier;
   std::shared_ptr<write_behind_link> write_behind;
-  if (pos->store.is_object()) // checked by validate() when the runtime was built
-    write_behind =
-        make_write_behind(make_store(pos->store, "caches[" + std::to_string(index) + "].store"));
+  if (!pos->store.empty()) // an object: checked by validate() when the runtime was built
+    write_behind = make_write_behind(
+        make_store(pos->store.json(), "caches[" + std::to_string(index) + "].store"));
   return start_cache(*pos, ops, std::move(loader), std::move(tier1), std::move(batch),
                      std::move(write_behind));
 }
@@ -317,10 +353,10 @@ std::vector<metrics_snapshot> runtime::metrics() {
   return out;
 }
 
-cache_actor runtime::actor_of(const std::string& name) {
-  std::lock_guard<std::mutex> guard{impl_->mtx};
-  auto i = impl_->caches.find(name);
-  if (i == impl_->caches.end())
+cache_actor runtime_access::actor_of(runtime& rt, const std::string& name) {
+  std::lock_guard<std::mutex> guard{rt.impl_->mtx};
+  auto i = rt.impl_->caches.find(name);
+  if (i == rt.impl_->caches.end())
     throw failure({errc::no_such_cache, "no cache named '" + name + "' has been created"});
   return caf::actor_cast<cache_actor>(i->second->supervisor_handle());
 }

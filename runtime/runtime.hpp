@@ -9,11 +9,10 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <typeinfo>
 #include <unordered_map>
-
-#include <caf/actor_system.hpp>
 
 #include <corral/runtime/batch_loader.hpp>
 #include <corral/runtime/cache.hpp>
@@ -21,11 +20,20 @@
 #include <corral/runtime/config/config.hpp>
 #include <corral/runtime/engine/value_ops.hpp>
 #include <corral/runtime/loader.hpp>
-#include <corral/runtime/metrics/metrics_actor.hpp>
-#include <corral/runtime/resources/resource_set.hpp>
+#include <corral/runtime/metrics/metrics.hpp>
+#include <corral/runtime/resources/resource.hpp>
+#include <corral/runtime/resources/resource_loader.hpp>
 #include <corral/store/write_behind.hpp>
 
+// Only the CAF-facing parts name these (runtime/caf_interop.hpp): a consumer that does not
+// speak messages compiles no CAF header.
+namespace caf {
+class actor_system;
+} // namespace caf
+
 namespace corral {
+
+class resource_set; // runtime/resources/resource_set.hpp
 
 class runtime {
 public:
@@ -107,17 +115,18 @@ public:
 
   /// Registers a resource loader under `name`, for resources whose config names it.
   template <class V, class F> void register_resource_loader(const std::string& name, F loader) {
-    resources().register_loader<V>(name, std::move(loader));
+    add_resource_loader(name, typeid(V), wrap_resource_loader<V>(std::move(loader)));
   }
 
   /// Declares a resource in code; it loads at the first sync() (at once if one happened).
   template <class V, class F> corral::resource<V> add_resource(resource_config cfg, F loader) {
-    return resources().add<V>(std::move(cfg), std::move(loader));
+    return corral::resource<V>{
+        add_erased_resource(std::move(cfg), typeid(V), wrap_resource_loader<V>(std::move(loader)))};
   }
 
   /// The handle of a resource declared in code or in the config ("resources").
   template <class V> corral::resource<V> resource(const std::string& name) {
-    return resources().get<V>(name);
+    return corral::resource<V>{resource_slot_for(name, typeid(V))};
   }
 
   /// Loads every resource now, in parallel on the loader pool, and starts their refresh
@@ -125,25 +134,18 @@ public:
   /// error naming every resource that failed (the others are served). Runs check() first:
   /// sync() is the start-up point, so a cache whose loader was never registered fails here
   /// rather than at its first use.
-  std::optional<error> sync(bool wait = true) {
-    check();
-    return resources().sync(wait);
-  }
+  std::optional<error> sync(bool wait = true);
 
   /// As sync(true), but waits at most `timeout`; resources still loading are named too.
-  std::optional<error> sync_for(duration timeout) {
-    check();
-    return resources().sync_for(timeout);
-  }
+  std::optional<error> sync_for(duration timeout);
 
   /// Stops a resource's refresh and drops its value. False when there is no such resource.
-  bool remove_resource(const std::string& name) { return resources().remove(name); }
+  bool remove_resource(const std::string& name);
 
   /// Called for every failed resource load, on the resource actor's thread (keep it quick).
-  void on_resource_error(resource_error_handler handler) {
-    resources().on_error(std::move(handler));
-  }
+  void on_resource_error(resource_error_handler handler);
 
+  /// The runtime's resources (runtime/resources/resource_set.hpp).
   resource_set& resources();
 
   /// Calls `callback` once per metrics cycle for every cache, on the metrics actor's thread
@@ -153,9 +155,8 @@ public:
   /// A snapshot of every cache's metrics, now (no message involved).
   std::vector<metrics_snapshot> metrics();
 
-  /// The message interface of a cache that exists (created by cache() or make_cache()).
-  cache_actor actor_of(const std::string& name);
-
+  /// The actor system the runtime runs (include <corral/runtime/caf_interop.hpp> to use it,
+  /// and for each cache's message interface, actor_of()).
   caf::actor_system& system();
   const runtime_config& config() const;
 
@@ -169,6 +170,13 @@ public:
   std::vector<std::pair<std::string, flush_result>> shutdown_flushes() const;
 
 private:
+  friend struct runtime_access; // runtime/caf_interop.hpp
+
+  void add_resource_loader(const std::string& name, const std::type_info& type,
+                           erased_resource_loader loader);
+  resource_slot_ptr add_erased_resource(resource_config cfg, const std::type_info& type,
+                                        erased_resource_loader loader);
+  resource_slot_ptr resource_slot_for(const std::string& name, const std::type_info& type);
   void add_loader(const std::string& name, const std::type_info& type, erased_loader loader);
   void add_batch_loader(const std::string& name, const std::type_info& type,
                         erased_batch_loader loader);

@@ -16,20 +16,11 @@
 #include <corral/runtime/codec.hpp>
 #include <corral/runtime/engine/entry.hpp>
 #include <corral/runtime/engine/executor.hpp>
+#include <corral/store/flush_result.hpp>
 #include <corral/store/write_batch.hpp>
 #include <corral/store/write_store.hpp>
 
 namespace corral {
-
-/// What flush() reports: every entry dirty when it was called is in `written` or `failed`,
-/// unless `complete` is false (the deadline passed or the runtime stopped first).
-struct flush_result {
-  bool complete = false;
-  std::size_t written = 0;
-  std::vector<dead_record> failed; // dead-lettered, with the store's error
-  std::size_t unwritten = 0;       // still dirty when the flush gave up
-  std::string error;               // why it gave up, or the store's last error
-};
 
 /// The typed hooks of a write-behind cache of V (all optional).
 template <class V> struct write_hooks {

@@ -1,6 +1,7 @@
 #include <corral/runtime/config/config.hpp>
 #include <corral/runtime/config/config_json.hpp>
 
+#include <boost/json/value.hpp>
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -346,7 +347,7 @@ TEST_CASE("the scheduler policy is sharing by default and one of two names", "[c
 TEST_CASE("a cache's store is checked when the config is parsed", "[config]") {
   auto cfg = corral::parse_config(one_cache(R"("store": {"type": "sqlite", "path": "x.db"},
                                                 "write_interval": "250ms", "max_dirty": 7)"));
-  REQUIRE(cfg.caches[0].store.is_object());
+  REQUIRE(cfg.caches[0].store.json().is_object());
   CHECK(cfg.caches[0].write_interval == std::chrono::milliseconds(250));
   CHECK(cfg.caches[0].max_dirty == 7);
   // Written back and read again unchanged.

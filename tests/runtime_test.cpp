@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 
 #include <corral/examples/start_gate.hpp>
+#include <corral/runtime/caf_interop.hpp>
 #include <corral/runtime/config/config_json.hpp>
 #include <corral/runtime/engine/type_name.hpp>
 #include <corral/runtime/metrics/metrics_format.hpp>
@@ -324,7 +325,7 @@ TEST_CASE("a cache's store built in code is checked when the runtime is construc
   cfg.caches[1].store = boost::json::parse(R"({"type": "sqlite"})");
   CHECK_THROWS_WITH(runtime{cfg}, Catch::StartsWith("caches[1].store.path: "));
   CHECK_THROWS_WITH(validate(cfg), Catch::StartsWith("caches[1].store.path: "));
-  cfg.caches[1].store = 5;
+  cfg.caches[1].store = boost::json::value(5);
   CHECK_THROWS_WITH(runtime{cfg}, "caches[1].store: expected a store object, found number 5");
 }
 
@@ -342,12 +343,12 @@ TEST_CASE("CAF actors reach a runtime cache through its actor handle", "[runtime
       rt.make_cache<std::string>(named("msg", 1h), [](const std::string& k) { return "v-" + k; });
   caf::scoped_actor self{rt.system()};
   std::string got;
-  self->request(rt.actor_of("msg"), 5s, get_atom::value, std::string{"x"})
+  self->request(corral::actor_of(rt, "msg"), 5s, get_atom::value, std::string{"x"})
       .receive([&](const std::string& bytes) { got = bytes; },
                [&](caf::error& e) { FAIL(rt.system().render(e)); });
   CHECK(got == "v-x");
   cache_status st;
-  self->request(c.actor(), 5s, status_atom::value)
+  self->request(corral::actor_of(c), 5s, status_atom::value)
       .receive([&](const cache_status& s) { st = s; },
                [&](caf::error& e) { FAIL(rt.system().render(e)); });
   CHECK(st.cache == "msg");
@@ -432,7 +433,7 @@ TEST_CASE("the runtime reports metrics per cycle, by message, as JSON and as Pro
 
   caf::scoped_actor self{rt.system()};
   metrics_snapshot by_message;
-  self->request(c.actor(), 5s, metrics_atom::value)
+  self->request(corral::actor_of(c), 5s, metrics_atom::value)
       .receive([&](const metrics_snapshot& m) { by_message = m; },
                [&](caf::error& e) { FAIL(rt.system().render(e)); });
   CHECK(by_message.total.requests == 2);

@@ -131,11 +131,11 @@ void validate_cache(const runtime_config& cfg, std::size_t index) {
                            "), found " + format_duration(cache.error_backoff_max));
   // A store set in code gets the checks parse_config gives a JSON one, when the runtime is
   // built rather than when the cache is first used (make_store connects to nothing).
-  if (!cache.store.is_null()) {
-    if (!cache.store.is_object())
+  if (!cache.store.empty()) {
+    if (!cache.store.json().is_object())
       throw config_error(cache_path(index, "store"),
-                         "expected a store object, found " + describe_json(cache.store));
-    make_store(cache.store, cache_path(index, "store"));
+                         "expected a store object, found " + describe_json(cache.store.json()));
+    make_store(cache.store.json(), cache_path(index, "store"));
   }
 }
 

@@ -7,8 +7,7 @@
 #include <string>
 #include <vector>
 
-#include <boost/json/value.hpp>
-
+#include <corral/runtime/config/store_spec.hpp>
 #include <corral/runtime/resources/resource_config.hpp>
 
 namespace corral {
@@ -80,7 +79,7 @@ struct cache_config {
   std::size_t batch_size{100};
   /// Write-behind (store/write_behind.hpp): the store, as a JSON object chosen by "type"
   /// (store/store_config.hpp). Null = none; a store given in code takes precedence.
-  boost::json::value store;
+  store_spec store;
   /// The writer drains dirty entries this often...
   duration write_interval{std::chrono::seconds(1)};
   /// ...or at once when this many are dirty; also the most items per transaction.

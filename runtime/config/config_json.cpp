@@ -257,7 +257,7 @@ template <class Config> key_handler<Config> bool_key(std::string_view key, bool 
 /// A write-behind store: an object checked now by make_store (store/store_config.hpp), so that
 /// a bad store config fails at parse time with its path; null = none.
 template <class Config>
-key_handler<Config> store_key(std::string_view key, json::value Config::*member) {
+key_handler<Config> store_key(std::string_view key, store_spec Config::*member) {
   return {key, "a store object such as {\"type\": \"sqlite\", \"path\": \"corral.db\"}", false,
           [=](const json::value& v, const std::string& path, Config& c) {
             if (!v.is_null() && !v.is_object())
@@ -266,7 +266,7 @@ key_handler<Config> store_key(std::string_view key, json::value Config::*member)
               make_store(v, path);
             c.*member = v;
           },
-          [=](const Config& c) { return c.*member; }};
+          [=](const Config& c) { return (c.*member).json(); }};
 }
 
 template <class Config>

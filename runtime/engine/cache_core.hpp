@@ -22,61 +22,16 @@
 #include <corral/runtime/engine/bulkhead.hpp>
 #include <corral/runtime/engine/counters.hpp>
 #include <corral/runtime/engine/entry_table.hpp>
+#include <corral/runtime/engine/erased_loader.hpp>
 #include <corral/runtime/engine/eviction_policy.hpp>
 #include <corral/runtime/engine/executor.hpp>
 #include <corral/runtime/engine/key_registry.hpp>
 #include <corral/runtime/engine/load_watch.hpp>
+#include <corral/runtime/engine/value_ops.hpp>
 #include <corral/runtime/engine/xfetch.hpp>
 #include <corral/runtime/metrics/metrics_store.hpp>
 
 namespace corral {
-
-/// How the type-erased core handles values of the cache's type V.
-struct value_ops {
-  const std::type_info* type;
-  /// Encodes the entry's value; returns false when V has no codec.
-  bool (*encode)(const entry& e, std::string& out);
-  /// Decodes bytes into a new entry; returns nullptr and sets `err` on failure or no codec.
-  std::unique_ptr<entry> (*decode)(std::string_view bytes, std::string& err);
-  /// A new, unpublished entry holding a copy of a value entry's value.
-  std::unique_ptr<entry> (*clone)(const entry& e);
-  /// What a value entry's value counts toward max_weight (runtime/weigher.hpp).
-  std::size_t (*weigh)(const entry& e);
-};
-
-/// Calls the user's loader for a key. Never throws: failures are reported in the outcome.
-/// `previous` is the key's current value (a copy) when the loader asked for it (conditional
-/// fetches, see runtime/loader.hpp), else nullptr.
-class erased_loader {
-public:
-  using function =
-      std::function<std::shared_ptr<load_outcome>(const std::string& key, const entry* previous)>;
-
-  erased_loader() = default;
-  erased_loader(function fn, bool wants_previous)
-      : fn_(std::move(fn)), wants_previous_(wants_previous) {}
-  /// Any callable taking only the key.
-  template <class F, class = std::enable_if_t<std::is_invocable_v<F&, const std::string&>>>
-  erased_loader(F fn) // NOLINT: implicit on purpose, like std::function
-      : fn_([fn = std::move(fn)](const std::string& key, const entry*) mutable {
-          return fn(key);
-        }) {}
-
-  explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
-  bool wants_previous() const noexcept { return wants_previous_; }
-  std::shared_ptr<load_outcome> operator()(const std::string& key,
-                                           const entry* previous = nullptr) const {
-    return fn_(key, previous);
-  }
-
-private:
-  function fn_;
-  bool wants_previous_ = false;
-};
-
-/// Calls the user's batch loader: one outcome per key, in the keys' order. Never throws.
-using erased_batch_loader =
-    std::function<std::vector<std::shared_ptr<load_outcome>>(const std::vector<std::string>& keys)>;
 
 struct erased_tier;       // runtime/cache_tier.hpp
 struct write_behind_link; // store/write_behind.hpp

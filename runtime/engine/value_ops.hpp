@@ -1,16 +1,31 @@
-// value_ops_for<V>(): the type-erasure table the core uses for values of type V.
+// value_ops, the type-erasure table the core uses for a cache's values, and value_ops_for<V>(),
+// the table for values of type V.
 #pragma once
 
 #include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 
 #include <corral/runtime/codec.hpp>
-#include <corral/runtime/engine/cache_core.hpp>
+#include <corral/runtime/engine/entry.hpp>
 #include <corral/runtime/weigher.hpp>
 
 namespace corral {
+
+/// How the type-erased core handles values of the cache's type V.
+struct value_ops {
+  const std::type_info* type;
+  /// Encodes the entry's value; returns false when V has no codec.
+  bool (*encode)(const entry& e, std::string& out);
+  /// Decodes bytes into a new entry; returns nullptr and sets `err` on failure or no codec.
+  std::unique_ptr<entry> (*decode)(std::string_view bytes, std::string& err);
+  /// A new, unpublished entry holding a copy of a value entry's value.
+  std::unique_ptr<entry> (*clone)(const entry& e);
+  /// What a value entry's value counts toward max_weight (runtime/weigher.hpp).
+  std::size_t (*weigh)(const entry& e);
+};
 
 template <class V> const value_ops& value_ops_for() {
   static const value_ops ops{

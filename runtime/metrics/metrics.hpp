@@ -4,12 +4,12 @@
 // "total" everything since start. Every request is counted exactly once as a hit (served from
 // memory: fresh, cached "not found", or stale while revalidating), a miss (waited for a load) or
 // an error (including timeouts); rates are taken over requests and are 0 when there are none.
+// How CAF serializes these for messages: messages/metrics_inspect.hpp.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
-
-#include <caf/meta/type_name.hpp>
 
 namespace corral {
 
@@ -87,31 +87,7 @@ struct metrics_snapshot {
   gauge_stats gauges;
 };
 
-template <class Inspector> typename Inspector::result_type inspect(Inspector& f, timing_stats& x) {
-  return f(caf::meta::type_name("corral::timing_stats"), x.count, x.avg_ns, x.max_ns, x.p50_ns,
-           x.p99_ns);
-}
-
-template <class Inspector> typename Inspector::result_type inspect(Inspector& f, window_stats& x) {
-  return f(caf::meta::type_name("corral::window_stats"), x.requests, x.hits, x.misses, x.errors,
-           x.hit_rate, x.miss_rate, x.error_rate, x.stale_serves, x.negative_hits, x.timeouts,
-           x.manual_misses, x.puts, x.loads, x.load_errors, x.refreshes, x.tier1_hits,
-           x.tier1_misses, x.tier1_errors, x.tier1_hit_rate, x.source_loads, x.source_errors,
-           x.writes, x.write_failures, x.dead_letters, x.evictions, x.weight_evictions,
-           x.expirations, x.admission_rejections, x.abandoned_loads, x.bulkhead_rejections,
-           x.passivations, x.load_time, x.tier1_time, x.source_time, x.write_time);
-}
-
-template <class Inspector> typename Inspector::result_type inspect(Inspector& f, gauge_stats& x) {
-  return f(caf::meta::type_name("corral::gauge_stats"), x.loads_in_flight, x.parked_waiters,
-           x.dirty_backlog, x.resident_actors, x.largest_mailbox, x.entries, x.weight,
-           x.loads_queued, x.abandoned_running);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, metrics_snapshot& x) {
-  return f(caf::meta::type_name("corral::metrics_snapshot"), x.cache, x.cycle_ns, x.windows,
-           x.completed_windows, x.last, x.cycle, x.total, x.gauges);
-}
+/// Called once per cycle per cache, on the metrics actor's thread: keep it quick.
+using metrics_callback = std::function<void(const metrics_snapshot&)>;
 
 } // namespace corral

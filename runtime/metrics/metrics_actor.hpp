@@ -28,9 +28,6 @@ using metrics_actor =
                      caf::replies_to<metrics_atom>::with<std::vector<metrics_snapshot>>,
                      caf::reacts_to<shutdown_atom>>;
 
-/// Called once per cycle per cache, on the metrics actor's thread: keep it quick.
-using metrics_callback = std::function<void(const metrics_snapshot&)>;
-
 metrics_actor spawn_metrics_actor(caf::actor_system& sys, duration cycle,
                                   metrics_callback on_cycle);
 

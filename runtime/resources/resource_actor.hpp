@@ -38,7 +38,6 @@ using resource_tick_atom = caf::atom_constant<caf::atom("res_tick")>;
 using resource_load_timeout_atom = caf::atom_constant<caf::atom("res_tmout")>;
 
 /// Called for every failed resource load, with the resource's name and the error.
-using resource_error_handler = std::function<void(const std::string& resource, const error& err)>;
 
 /// True while this thread runs the resource error handler: waiting there for the resource
 /// actor (sync with wait, shutdown) would wait for the very thread that is waiting.

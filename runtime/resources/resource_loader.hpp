@@ -28,6 +28,9 @@ struct resource_outcome {
   std::string error_message; // set when !ok
 };
 
+/// Called for every failed resource load, on the resource actor's thread (keep it quick).
+using resource_error_handler = std::function<void(const std::string& resource, const error& err)>;
+
 using erased_resource_loader =
     std::function<resource_outcome(const std::shared_ptr<const void>& previous)>;
 

@@ -92,6 +92,13 @@ public:
   /// loads still running past shutdown then post nothing.
   void close_sends() { gate_->close(); }
 
+  // The type-erased forms of register_loader, add and get (the runtime's templates use them).
+  void add_loader(const std::string& name, const std::type_info& type,
+                  erased_resource_loader loader);
+  resource_slot_ptr add_erased(resource_config cfg, const std::type_info& type,
+                               erased_resource_loader loader);
+  resource_slot_ptr slot_for(const std::string& name, const std::type_info& type);
+
 private:
   struct registered_loader {
     const std::type_info* type;
@@ -102,11 +109,6 @@ private:
     std::size_t index; // position in the config, for error paths
   };
 
-  void add_loader(const std::string& name, const std::type_info& type,
-                  erased_resource_loader loader);
-  resource_slot_ptr add_erased(resource_config cfg, const std::type_info& type,
-                               erased_resource_loader loader);
-  resource_slot_ptr slot_for(const std::string& name, const std::type_info& type);
   const registered_loader& loader_for_locked(const declared_resource& d) const;
   std::vector<config_problem> problems_locked() const;
   resource_slot_ptr start_locked(resource_config cfg, const std::type_info& type,
