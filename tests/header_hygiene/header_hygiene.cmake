@@ -7,7 +7,7 @@ execute_process(
   RESULT_VARIABLE status
   ERROR_VARIABLE includes)
 if(NOT status EQUAL 0)
-  message(FATAL_ERROR "the hello-world consumer does not compile:\n${includes}")
+  message(FATAL_ERROR "${SOURCE} does not compile:\n${includes}")
 endif()
 string(REGEX MATCHALL "[^\n]*/(caf|boost)/[^\n]*" leaked "${includes}")
 if(leaked)
