@@ -3,7 +3,6 @@
 include(CMakePackageConfigHelpers)
 
 set(CORRAL_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/corral)
-set(CORRAL_HOMEPAGE "https://github.com/corral-cache/corral")
 
 install(TARGETS corral EXPORT corralTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -38,6 +37,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/corralConfig.cmake
 # corral.pc: the dependencies as link flags (see the comments in cmake/corral.pc.in).
 set(CORRAL_PC_DIR ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 file(RELATIVE_PATH CORRAL_PC_PREFIX_FROM_PCDIR /prefix/${CORRAL_PC_DIR} /prefix)
+string(REGEX REPLACE "/$" "" CORRAL_PC_PREFIX_FROM_PCDIR "${CORRAL_PC_PREFIX_FROM_PCDIR}")
 set(corral_pc_deps -lcaf_io -lcaf_core -lboost_json -lsqlite3)
 if(CORRAL_WITH_POSTGRES)
   list(APPEND corral_pc_deps -lpq)
@@ -68,12 +68,11 @@ set(CPACK_PACKAGE_NAME corral)
 set(CPACK_PACKAGE_VENDOR corral)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "embeddable C++17 caching runtime on CAF (development files)")
-set(CPACK_PACKAGE_DESCRIPTION
+string(CONCAT CPACK_PACKAGE_DESCRIPTION
     "corral keeps hot data in a service's memory and shields slow backends from load spikes: "
     "one load per key however many callers ask, TTLs, negative caching, stale serving and "
     "write-behind to SQLite, PostgreSQL or Redis. Static library, headers, CMake package "
     "(find_package(corral)) and pkg-config file.")
-set(CPACK_PACKAGE_HOMEPAGE_URL ${CORRAL_HOMEPAGE})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_PACKAGE_NAME corral-dev)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)

@@ -3,6 +3,12 @@
 // bumps them here and nowhere else. Keep each #define on one line: CMake matches them by regex.
 #pragma once
 
+// Included first by runtime/runtime.hpp, so that a C++14 build stops here with this message
+// instead of deep inside CAF. CMake consumers of corral::corral get C++17 automatically.
+#if __cplusplus < 201703L
+#error "corral needs C++17 or later (-std=c++17)"
+#endif
+
 #define CORRAL_VERSION_MAJOR 0
 #define CORRAL_VERSION_MINOR 1
 #define CORRAL_VERSION_PATCH 0
