@@ -41,12 +41,18 @@
 #include "bench/json_line.hpp"
 #include "bench/registry.hpp"
 #include "bench/timing.hpp"
-#include "support/postgres_server.hpp"
-#include "support/redis_server.hpp"
+#include "support/server_process.hpp"
 #include <corral/runtime/runtime.hpp>
-#include <corral/store/postgres_store.hpp>
-#include <corral/store/redis_store.hpp>
+#include <corral/store/built_stores.hpp>
 #include <corral/store/sqlite_store.hpp>
+#if CORRAL_HAS_POSTGRES
+#include "support/postgres_server.hpp"
+#include <corral/store/postgres_store.hpp>
+#endif
+#if CORRAL_HAS_REDIS
+#include "support/redis_server.hpp"
+#include <corral/store/redis_store.hpp>
+#endif
 
 namespace bench {
 namespace {
@@ -238,6 +244,7 @@ void run_drain(const options& opt) {
     print_error("sqlite", e.what());
   }
 
+#if CORRAL_HAS_POSTGRES
   try {
     std::fprintf(stderr, "drain: starting postgres...\n");
     corral::test::postgres_server pg;
@@ -248,7 +255,11 @@ void run_drain(const options& opt) {
   } catch (const std::exception& e) {
     print_error("postgres", e.what());
   }
+#else
+  print_error("postgres", "not built (CORRAL_WITH_POSTGRES=OFF)");
+#endif
 
+#if CORRAL_HAS_REDIS
   try {
     std::fprintf(stderr, "drain: starting redis-server...\n");
     corral::test::redis_server redis;
@@ -260,6 +271,9 @@ void run_drain(const options& opt) {
   } catch (const std::exception& e) {
     print_error("redis", e.what());
   }
+#else
+  print_error("redis", "not built (CORRAL_WITH_REDIS=OFF)");
+#endif
 }
 
 const registrar reg{"drain",

@@ -9,11 +9,17 @@
 #include "bench/json_line.hpp"
 #include "bench/registry.hpp"
 #include "bench/timing.hpp"
-#include "tests/support/postgres_server.hpp"
-#include "tests/support/redis_server.hpp"
-#include <corral/store/postgres_store.hpp>
-#include <corral/store/redis_store.hpp>
+#include "tests/support/server_process.hpp"
+#include <corral/store/built_stores.hpp>
 #include <corral/store/sqlite_store.hpp>
+#if CORRAL_HAS_POSTGRES
+#include "tests/support/postgres_server.hpp"
+#include <corral/store/postgres_store.hpp>
+#endif
+#if CORRAL_HAS_REDIS
+#include "tests/support/redis_server.hpp"
+#include <corral/store/redis_store.hpp>
+#endif
 
 #include <cstdio>
 #include <exception>
@@ -64,6 +70,7 @@ void run_store(const options& opt) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "store: sqlite: %s\n", e.what());
   }
+#if CORRAL_HAS_POSTGRES
   try {
     corral::test::postgres_server pg;
     corral::postgres_store_options o;
@@ -73,6 +80,10 @@ void run_store(const options& opt) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "store: postgres: %s\n", e.what());
   }
+#else
+  std::fprintf(stderr, "store: postgres: not built (CORRAL_WITH_POSTGRES=OFF)\n");
+#endif
+#if CORRAL_HAS_REDIS
   try {
     corral::test::redis_server redis;
     corral::redis_store_options o;
@@ -82,6 +93,9 @@ void run_store(const options& opt) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "store: redis: %s\n", e.what());
   }
+#else
+  std::fprintf(stderr, "store: redis: not built (CORRAL_WITH_REDIS=OFF)\n");
+#endif
 }
 
 const registrar reg{"store",

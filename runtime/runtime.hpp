@@ -6,6 +6,8 @@
 //   double p = prices.get("AAPL").value();
 #pragma once
 
+#include <corral/runtime/version.hpp> // first: stops a pre-C++17 build with a clear message
+
 #include <chrono>
 #include <memory>
 #include <mutex>

@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# Installs every Debian package corral needs. Idempotent: does nothing when all are present.
+# Installs the Debian packages corral needs. Idempotent: does nothing when all are present.
+#   scripts/setup.sh build   what building the library and the demo needs (packages.txt)
+#   scripts/setup.sh test    that plus the test servers, Catch2 and CI tools (packages-test.txt)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-mapfile -t wanted < <(grep -v '^\s*#' "$here/packages.txt" | grep -v '^\s*$')
+lists=("$here/packages.txt")
+case "${1:-test}" in
+  build) ;;
+  test) lists+=("$here/packages-test.txt") ;;
+  *) echo "usage: scripts/setup.sh build|test" >&2; exit 2 ;;
+esac
+mapfile -t wanted < <(cat "${lists[@]}" | grep -v '^\s*#' | grep -v '^\s*$')
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,10 +1,15 @@
 #include <corral/store/store_config.hpp>
 
 #include <corral/runtime/config/config_json.hpp>
-#include <corral/store/postgres_store.hpp>
-#include <corral/store/redis_store.hpp>
+#include <corral/store/built_stores.hpp>
 #include <corral/store/sql_identifier.hpp>
 #include <corral/store/sqlite_store.hpp>
+#if CORRAL_HAS_POSTGRES
+#include <corral/store/postgres_store.hpp>
+#endif
+#if CORRAL_HAS_REDIS
+#include <corral/store/redis_store.hpp>
+#endif
 
 #include <boost/json.hpp>
 
@@ -137,6 +142,7 @@ std::shared_ptr<write_store> make_sqlite(const json::object& o, const std::strin
   return std::make_shared<sqlite_store>(std::move(opt));
 }
 
+#if CORRAL_HAS_POSTGRES
 std::shared_ptr<write_store> make_postgres(const json::object& o, const std::string& path) {
   reader r(
       o, path,
@@ -151,7 +157,15 @@ std::shared_ptr<write_store> make_postgres(const json::object& o, const std::str
   opt.connect_timeout = std::chrono::duration_cast<std::chrono::seconds>(timeout);
   return std::make_shared<postgres_store>(std::move(opt));
 }
+#else
+std::shared_ptr<write_store> make_postgres(const json::object&, const std::string& path) {
+  throw config_error(path.empty() ? "type" : path + ".type",
+                     "\"postgres\": this build of corral has no PostgreSQL store "
+                     "(configured with CORRAL_WITH_POSTGRES=OFF or without libpq)");
+}
+#endif
 
+#if CORRAL_HAS_REDIS
 std::shared_ptr<write_store> make_redis(const json::object& o, const std::string& path) {
   reader r(o, path,
            {"type", "host", "port", "prefix", "timeout", "password", "database", "save_script"});
@@ -165,6 +179,13 @@ std::shared_ptr<write_store> make_redis(const json::object& o, const std::string
   opt.save_script = r.string("save_script", "");
   return std::make_shared<redis_store>(std::move(opt));
 }
+#else
+std::shared_ptr<write_store> make_redis(const json::object&, const std::string& path) {
+  throw config_error(path.empty() ? "type" : path + ".type",
+                     "\"redis\": this build of corral has no Redis store "
+                     "(configured with CORRAL_WITH_REDIS=OFF or without hiredis)");
+}
+#endif
 
 struct registry {
   std::mutex mutex;

@@ -1,22 +1,31 @@
 // The three write stores against the real thing: an SQLite file, and PostgreSQL and Redis
-// servers started by the fixtures in tests/support/.
+// servers started by the fixtures in tests/support/. The tests of a store this build leaves
+// out (CORRAL_WITH_POSTGRES / CORRAL_WITH_REDIS off) are compiled out.
 #include "generated_ids.hpp"
-#include "support/postgres_server.hpp"
-#include "support/redis_server.hpp"
-#include <corral/store/postgres_store.hpp>
-#include <corral/store/redis_store.hpp>
+#include "support/server_process.hpp"
+#include <corral/store/built_stores.hpp>
 #include <corral/store/sqlite_store.hpp>
 #include <corral/store/store_config.hpp>
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
-#include <hiredis/hiredis.h>
-#include <libpq-fe.h>
 #include <sqlite3.h>
+
+#if CORRAL_HAS_POSTGRES
+#include "support/postgres_server.hpp"
+#include <corral/store/postgres_store.hpp>
+#include <libpq-fe.h>
+#endif
+#if CORRAL_HAS_REDIS
+#include "support/redis_server.hpp"
+#include <corral/store/redis_store.hpp>
+#include <hiredis/hiredis.h>
+#endif
 
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <vector>
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::EndsWith;
@@ -117,6 +126,7 @@ void sqlite_exec(const std::string& file, const char* sql) {
   REQUIRE(rc == SQLITE_OK);
 }
 
+#if CORRAL_HAS_POSTGRES
 void pg_exec(const std::string& conninfo, const char* sql) {
   PGconn* c = PQconnectdb(conninfo.c_str());
   PGresult* r = PQexec(c, sql);
@@ -126,6 +136,7 @@ void pg_exec(const std::string& conninfo, const char* sql) {
   PQfinish(c);
   REQUIRE(ok);
 }
+#endif
 
 // A batch where the middle item violates a constraint: only it fails (fatal), the rest is
 // written. SQLite refuses it at save(); PostgreSQL (pipelined batches) at commit(), naming the
@@ -285,6 +296,7 @@ TEST_CASE("sqlite store: user SQL", "[store]") {
   CHECK_THROWS_AS(corral::sqlite_store(bad_name), std::invalid_argument);
 }
 
+#if CORRAL_HAS_POSTGRES
 TEST_CASE("postgres store: contract, constraint, restart", "[store]") {
   corral::test::postgres_server pg;
   corral::postgres_store_options opt;
@@ -377,6 +389,9 @@ TEST_CASE("postgres store: conninfo from the environment", "[store]") {
   ::unsetenv("CORRAL_TEST_PG");
 }
 
+#endif // CORRAL_HAS_POSTGRES
+
+#if CORRAL_HAS_REDIS
 TEST_CASE("redis store: contract, wrong type, restart", "[store]") {
   corral::test::redis_server redis;
   corral::redis_store_options opt;
@@ -466,6 +481,8 @@ TEST_CASE("redis store: a save script's bulk-string reply is handed back as the 
   CHECK(lone[0].value != "0|Lone");
 }
 
+#endif // CORRAL_HAS_REDIS
+
 namespace {
 
 corral::config_error store_config_error(const std::string& json) {
@@ -493,11 +510,14 @@ TEST_CASE("store config: stores by name, errors name the path", "[store]") {
   CHECK(sqlite->name() == "sqlite");
   CHECK(dynamic_cast<corral::sqlite_store&>(*sqlite).options().busy_timeout ==
         std::chrono::milliseconds(250));
+#if CORRAL_HAS_POSTGRES
   auto pg = corral::make_store(
       boost::json::parse(R"({"type": "postgres", "conninfo": "host=h", "connect_timeout": 3000})"),
       "store");
   CHECK(dynamic_cast<corral::postgres_store&>(*pg).options().connect_timeout ==
         std::chrono::seconds(3));
+#endif
+#if CORRAL_HAS_REDIS
   auto redis = corral::make_store(boost::json::parse(R"({"type": "redis", "host": "127.0.0.1",
       "port": 6380, "prefix": "p:", "timeout": "2s"})"),
                                   "store");
@@ -507,32 +527,45 @@ TEST_CASE("store config: stores by name, errors name the path", "[store]") {
   auto scripted = corral::make_store(
       boost::json::parse(R"({"type": "redis", "save_script": "return 1"})"), "store");
   CHECK(dynamic_cast<corral::redis_store&>(*scripted).options().save_script == "return 1");
+#endif
 
   struct bad {
     const char* json;
     const char* path;
     const char* part;
   };
-  for (const bad& b : {
-           bad{R"({"type": "redis", "port": 70000})", "caches[0].store.port", "[1, 65535]"},
-           bad{R"({"type": "redis", "port": "6379"})", "caches[0].store.port", "string"},
-           bad{R"({"type": "redis", "timeout": "2 sec"})", "caches[0].store.timeout", "2 sec"},
-           bad{R"({"type": "redis", "timeout": 0})", "caches[0].store.timeout", "at least"},
-           bad{R"({"type": "redis", "save_script": 1})", "caches[0].store.save_script",
-               "expected a string"},
-           bad{R"({"type": "sqlite", "path": "x", "bogus": 1})", "caches[0].store.bogus",
-               "unknown key"},
-           bad{R"({"type": "sqlite"})", "caches[0].store.path", "missing"},
-           bad{R"({"type": "sqlite", "path": "x", "table": "a;b"})", "caches[0].store.table",
-               "identifier"},
-           bad{R"({"type": "sqlite", "path": "x", "synchronous": "off"})",
-               "caches[0].store.synchronous", "\"full\""},
-           bad{R"({"type": "postgres", "upsert_sql": 1})", "caches[0].store.upsert_sql",
-               "expected a string"},
-           bad{R"({"type": "mongo"})", "caches[0].store.type", "unknown store type"},
-           bad{R"({"path": "x"})", "caches[0].store.type", "missing"},
-           bad{R"("sqlite")", "caches[0].store", "expected a store object"},
-       }) {
+  std::vector<bad> cases = {
+      bad{R"({"type": "sqlite", "path": "x", "bogus": 1})", "caches[0].store.bogus", "unknown key"},
+      bad{R"({"type": "sqlite"})", "caches[0].store.path", "missing"},
+      bad{R"({"type": "sqlite", "path": "x", "table": "a;b"})", "caches[0].store.table",
+          "identifier"},
+      bad{R"({"type": "sqlite", "path": "x", "synchronous": "off"})", "caches[0].store.synchronous",
+          "\"full\""},
+      bad{R"({"type": "mongo"})", "caches[0].store.type", "unknown store type"},
+      bad{R"({"path": "x"})", "caches[0].store.type", "missing"},
+      bad{R"("sqlite")", "caches[0].store", "expected a store object"},
+  };
+#if CORRAL_HAS_REDIS
+  cases.insert(
+      cases.end(),
+      {
+          bad{R"({"type": "redis", "port": 70000})", "caches[0].store.port", "[1, 65535]"},
+          bad{R"({"type": "redis", "port": "6379"})", "caches[0].store.port", "string"},
+          bad{R"({"type": "redis", "timeout": "2 sec"})", "caches[0].store.timeout", "2 sec"},
+          bad{R"({"type": "redis", "timeout": 0})", "caches[0].store.timeout", "at least"},
+          bad{R"({"type": "redis", "save_script": 1})", "caches[0].store.save_script",
+              "expected a string"},
+      });
+#else // a store left out of the build is refused by name
+  cases.push_back(bad{R"({"type": "redis"})", "caches[0].store.type", "no Redis store"});
+#endif
+#if CORRAL_HAS_POSTGRES
+  cases.push_back(bad{R"({"type": "postgres", "upsert_sql": 1})", "caches[0].store.upsert_sql",
+                      "expected a string"});
+#else
+  cases.push_back(bad{R"({"type": "postgres"})", "caches[0].store.type", "no PostgreSQL store"});
+#endif
+  for (const bad& b : cases) {
     INFO(b.json);
     auto e = store_config_error(b.json);
     CHECK(e.path() == b.path);

@@ -1,0 +1,2 @@
+// The consumer's own runtime/cache.hpp: corral must never include it in place of its own header.
+#error "shadowed: corral picked up the consumer's runtime/cache.hpp"
