@@ -1,7 +1,9 @@
 // One supervisor per named cache: serves the cache's message interface, passivates key actors
-// idle for idle_timeout, prunes the entry table toward max_entries with a sampled-LRU policy,
-// and stops the cache's actors at shutdown. Misses from handles never pass through it: they
-// find the key's actor in the key registry (runtime/engine/key_registry.hpp).
+// idle for idle_timeout, reclaims expired entries (runtime/engine/expiry_sweep.hpp), evicts what
+// inserting threads could not toward max_entries and max_weight (the backstop of
+// runtime/engine/eviction_policy.hpp), and stops the cache's actors at shutdown. Misses from
+// handles never pass through it: they find the key's actor in the key registry
+// (runtime/engine/key_registry.hpp).
 #pragma once
 
 #include <caf/actor_system.hpp>

@@ -1,5 +1,6 @@
 // corral::runtime: owns the CAF actor system, the loader pool and the named caches.
 //
+//   #include <corral/runtime/config/config_json.hpp> // load_config_file
 //   corral::runtime rt{corral::load_config_file("config/default.json")};
 //   rt.register_loader<double>("demo_price", [](const std::string& sym) { return fetch(sym); });
 //   auto prices = rt.cache<double>("prices");

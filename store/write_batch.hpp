@@ -2,7 +2,7 @@
 // writer's own thread (store calls block; they never run on CAF's scheduler). Pure logic with
 // no actor in it, so that each failure path is tested directly with a scripted store.
 //
-// What becomes of each record (DESIGN.md principle 6, nothing is lost silently):
+// What becomes of each record (see docs/design.md, "Nothing is lost silently"):
 //   committed      in `written`, with the bytes the store holds: the row its save handed
 //                  back (store_session::take_stored: generated fields filled in), else the
 //                  bytes saved (after the merge hook);

@@ -1,8 +1,8 @@
-// Write-behind (the lazy writer cache, DESIGN.md principle 6): put() updates the entry at once
-// and marks it dirty; the cache's writer actor (store/writer_actor.hpp) drains dirty entries to a
-// write_store in batches, one transaction each. Nothing is lost: a dirty entry is never evicted,
-// passivated, expired or replaced by a load, and stops being dirty only once it is committed
-// (and no newer put came meanwhile) or handed to the dead-letter hook.
+// Write-behind (the lazy writer cache; see docs/design.md, "Nothing is lost silently"): put()
+// updates the entry at once and marks it dirty; the cache's writer actor (store/writer_actor.hpp)
+// drains dirty entries to a write_store in batches, one transaction each. Nothing is lost: a dirty
+// entry is never evicted, passivated, expired or replaced by a load, and stops being dirty only
+// once it is committed (and no newer put came meanwhile) or handed to the dead-letter hook.
 #pragma once
 
 #include <atomic>

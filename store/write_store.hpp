@@ -1,7 +1,7 @@
-// The storage interface of write-behind caches (DESIGN.md principle 6): the writer actor drains
-// dirty entries into a write_store, one transaction per batch, and a cache miss may look a key
-// up through it. Values cross this interface as codec bytes (runtime/codec.hpp), so one store
-// serves caches of any value type.
+// The storage interface of write-behind caches (see docs/design.md, "Nothing is lost silently"):
+// the writer actor drains dirty entries into a write_store, one transaction per batch, and a cache
+// miss may look a key up through it. Values cross this interface as codec bytes
+// (runtime/codec.hpp), so one store serves caches of any value type.
 //
 // Errors are classified, because the writer's reaction depends on it:
 //   recoverable  deadlock, lost connection, timeout, server restarting: the items stay dirty

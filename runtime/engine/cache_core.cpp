@@ -28,7 +28,8 @@ void cache_core::request_refresh(const entry& e, std::string_view key) const {
     return;
   }
   // One pool job and one publish: a refresh-on-access reload has no waiter, so it needs no
-  // actor, no timer and no message (DESIGN: the hit path never waits; neither does this).
+  // actor, no timer and no message (the hit path never waits, see docs/design.md, "Hits never
+  // send a message"; neither does this).
   auto self = std::const_pointer_cast<cache_core>(shared_from_this());
   auto version = table.next_version(); // a put or invalidate after this wins over the result
   auto origin = e.version;

@@ -1,5 +1,7 @@
 // A sharded hash table from key to the key's current entry, read with no lock and no write to
-// shared memory (principle 1), written by key owners under a per-shard mutex.
+// shared memory (see docs/design.md, "Hits never send a message"), written under a per-shard
+// mutex; versions decide between writers (docs/design.md, "One load per key, and the newest
+// write wins").
 //
 // Entries are the chain links themselves: a publish links the new entry in place of the old one
 // (which stays readable until epoch-based reclamation frees it), so a hit touches one allocation.

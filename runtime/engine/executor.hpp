@@ -1,6 +1,6 @@
-// Where loaders run: never on CAF's scheduler threads (principle 3), because loaders are user
-// code that may block. The runtime uses a bounded thread pool; message-level tests use a manual
-// executor so that they decide when a load completes.
+// Where loaders run: never on CAF's scheduler threads (see docs/design.md, "Actors never block"),
+// because loaders are user code that may block. The runtime uses a bounded thread pool;
+// message-level tests use a manual executor so that they decide when a load completes.
 #pragma once
 
 #include <atomic>

@@ -1,7 +1,8 @@
 // How a key actor answers a requester that is not a CAF actor (a thread blocked in get(), a
-// future, a callback). A reply_token guarantees exactly one answer (principle 4): the first
-// deliver() wins, and a token destroyed unanswered (its message dropped at shutdown, its actor
-// gone) answers "shutting down" from its destructor.
+// future, a callback). A reply_token guarantees exactly one answer (see docs/design.md, "Every
+// waiter gets exactly one reply"): the first deliver() wins, and a token destroyed unanswered
+// (its message dropped at shutdown, its actor gone) answers "shutting down" from its
+// destructor.
 #pragma once
 
 #include <atomic>
