@@ -9,7 +9,7 @@
 
 #include <corral/actors/batcher.hpp>
 #include <corral/actors/key_actor.hpp>
-#include <corral/runtime/cache_tier.hpp>
+#include <corral/runtime/engine/erased_tier.hpp>
 #include <corral/runtime/engine/expiry_sweep.hpp>
 #include <corral/store/writer_actor.hpp>
 

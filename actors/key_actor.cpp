@@ -8,10 +8,10 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include <corral/runtime/cache_tier.hpp>
 #include <corral/runtime/engine/backoff.hpp>
 #include <corral/runtime/engine/caf_thread.hpp>
 #include <corral/runtime/engine/epoch.hpp>
+#include <corral/runtime/engine/erased_tier.hpp>
 
 namespace corral {
 

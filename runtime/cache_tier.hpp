@@ -36,6 +36,7 @@
 #include <string>
 
 #include <corral/runtime/engine/entry.hpp>
+#include <corral/runtime/engine/erased_tier.hpp>
 
 namespace corral {
 
@@ -52,20 +53,6 @@ public:
   /// Removes the key (called by invalidate()). Called concurrently like set; a throw reaches
   /// the caller of cache::invalidate().
   virtual void erase(const std::string& key) = 0;
-};
-
-/// The type-erased tier the core uses.
-struct erased_tier {
-  enum class status { hit, miss, error };
-  struct lookup {
-    status result = status::miss;
-    std::unique_ptr<entry> value;
-    std::string error_message;
-  };
-  std::function<lookup(const std::string&)> get;
-  /// Returns a job that writes back a copy of the entry's value (taken now, while it is alive).
-  std::function<std::function<void()>(const std::string&, const entry&)> write_back;
-  std::function<void(const std::string&)> erase;
 };
 
 template <class V> std::shared_ptr<erased_tier> erase_tier(std::shared_ptr<cache_tier<V>> tier) {

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <random>
 
-#include <corral/runtime/cache_tier.hpp>
 #include <corral/runtime/engine/backoff.hpp>
 #include <corral/runtime/engine/epoch.hpp>
+#include <corral/runtime/engine/erased_tier.hpp>
 #include <corral/store/write_behind.hpp>
 
 #include <ctime>

@@ -33,7 +33,7 @@
 
 namespace corral {
 
-struct erased_tier;       // runtime/cache_tier.hpp
+struct erased_tier;       // runtime/engine/erased_tier.hpp
 struct write_behind_link; // store/write_behind.hpp
 
 struct cache_core : std::enable_shared_from_this<cache_core> {
