@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -152,6 +153,10 @@ public:
 
   /// A snapshot of every cache's metrics, now (no message involved).
   std::vector<metrics_snapshot> metrics();
+
+  /// The port of the metrics_http endpoint (the bound one when configured with port 0); 0
+  /// without an endpoint. The endpoint stops at shutdown().
+  std::uint16_t metrics_http_port() const;
 
   /// The message interface of a cache that exists (created by cache() or make_cache()).
   cache_actor actor_of(const std::string& name);
