@@ -157,6 +157,18 @@ TEST_CASE("an address that cannot be bound fails the runtime's construction", "[
   }
 }
 
+TEST_CASE("a port another endpoint holds is an error, not a shared port", "[metrics][http]") {
+  corral::runtime first{endpoint_config("127.0.0.1:0")};
+  const auto taken = "127.0.0.1:" + std::to_string(first.metrics_http_port());
+  try {
+    corral::runtime second{endpoint_config(taken)};
+    FAIL("a second runtime bound " + taken);
+  } catch (const corral::config_error& e) {
+    CHECK(e.path() == "metrics_http.listen");
+    CHECK_THAT(e.what(), Contains("cannot listen on " + taken) && Contains("in use"));
+  }
+}
+
 TEST_CASE("metrics_http in JSON: strict keys and listen addresses", "[metrics][http][config]") {
   auto cfg = corral::parse_config(R"({"metrics_http": {"listen": "127.0.0.1:9464"}})");
   CHECK(cfg.metrics_http.listen == "127.0.0.1:9464");

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <corral/runtime/config/config.hpp>
 #include <corral/runtime/config/listen_address.hpp>
@@ -35,6 +36,13 @@ metrics_http_server::metrics_http_server(const std::string& listen)
   server.set_keep_alive_timeout(1);
   server.set_read_timeout(5);
   server.set_write_timeout(5);
+  // httplib's default options add SO_REUSEPORT, with which a second runtime on a taken port
+  // binds without error and the two silently share the scrapes. SO_REUSEADDR alone still lets
+  // a restarted process rebind a port left in TIME_WAIT.
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   errno = 0;
   int port = address->port;
   bool bound = port == 0 ? (port = server.bind_to_any_port(address->host)) > 0
