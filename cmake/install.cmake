@@ -38,7 +38,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/corralConfig.cmake
 set(CORRAL_PC_DIR ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 file(RELATIVE_PATH CORRAL_PC_PREFIX_FROM_PCDIR /prefix/${CORRAL_PC_DIR} /prefix)
 string(REGEX REPLACE "/$" "" CORRAL_PC_PREFIX_FROM_PCDIR "${CORRAL_PC_PREFIX_FROM_PCDIR}")
-set(corral_pc_deps -lcaf_io -lcaf_core -lboost_json -lsqlite3)
+set(corral_pc_deps -lcaf_io -lcaf_core -lboost_json -lsqlite3 -lcpp-httplib)
 if(CORRAL_WITH_POSTGRES)
   list(APPEND corral_pc_deps -lpq)
 endif()
@@ -79,7 +79,8 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "corral maintainers <corral@localhost>")
 # What the installed corralConfig.cmake finds, and the compiler consumers need for corral.pc.
-set(corral_deb_depends libcaf-dev libboost-json${Boost_VERSION_MAJOR}.${Boost_VERSION_MINOR}-dev libsqlite3-dev)
+set(corral_deb_depends libcaf-dev libboost-json${Boost_VERSION_MAJOR}.${Boost_VERSION_MINOR}-dev libsqlite3-dev
+                       libcpp-httplib-dev pkg-config)
 if(CORRAL_WITH_POSTGRES)
   list(APPEND corral_deb_depends libpq-dev)
 endif()

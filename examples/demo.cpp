@@ -152,6 +152,22 @@ double percentile(const std::vector<double>& sorted, double q) {
   return sorted[std::min(sorted.size(), std::max<std::size_t>(rank, 1)) - 1];
 }
 
+// "0.7 µs", "63.4 ms": hits take microseconds, misses wait for a 50 ms load.
+std::string latency(double ms_value) {
+  char buf[32];
+  if (ms_value < 1.0)
+    std::snprintf(buf, sizeof buf, "%.1f µs", ms_value * 1000.0);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f ms", ms_value);
+  return buf;
+}
+
+const char* table_legend =
+    "Tables: \"last\" is the metrics window being filled (it has just started when a table is\n"
+    "printed at the end of a cycle), \"cycle\" sums the last completed windows (metrics_windows\n"
+    "x metrics_cycle), \"total\" counts everything since start. A table is printed for each\n"
+    "cycle in which requests arrived, and once at the end.\n";
+
 void print_report(int wave, const char* title, const wave_report& r) {
   const auto& l = r.latencies_ms;
   std::printf("wave %d (%s)\n", wave, title);
@@ -163,9 +179,33 @@ void print_report(int wave, const char* title, const wave_report& r) {
   std::printf("  misses        %llu (waited for a load)\n",
               static_cast<unsigned long long>(r.misses));
   std::printf("  errors        %d\n", r.errors);
-  std::printf("  latency ms    p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n", percentile(l, 0.50),
-              percentile(l, 0.90), percentile(l, 0.99), l.empty() ? 0.0 : l.back());
+  std::printf("  latency       p50 %s  p90 %s  p99 %s  max %s\n",
+              latency(percentile(l, 0.50)).c_str(), latency(percentile(l, 0.90)).c_str(),
+              latency(percentile(l, 0.99)).c_str(), latency(l.empty() ? 0.0 : l.back()).c_str());
   std::printf("  wall time     %.1f ms\n", r.wall_ms);
+}
+
+// What a person wants from the run, at a glance.
+void print_summary(const wave_report& a, const wave_report& b, const corral::metrics_snapshot& m) {
+  const auto& t = m.total;
+  auto requests = static_cast<unsigned long long>(t.requests);
+  auto misses = static_cast<unsigned long long>(t.misses);
+  auto loads = static_cast<unsigned long long>(t.loads);
+  std::printf("summary\n");
+  std::printf("  requests      %llu in 2 waves (%d threads, %d keys)\n", requests, thread_count,
+              key_count);
+  std::printf("  hit ratio     %.1f%% (%llu hits, %llu waited for a load, %llu errors)\n",
+              t.hit_rate * 100.0, static_cast<unsigned long long>(t.hits), misses,
+              static_cast<unsigned long long>(t.errors));
+  std::printf("  single-flight %llu loads for %llu misses: %llu loader calls saved\n", loads,
+              misses, misses > loads ? misses - loads : 0ULL);
+  std::printf("  request p99   wave 1 %s, wave 2 %s (p50 %s / %s)\n",
+              latency(percentile(a.latencies_ms, 0.99)).c_str(),
+              latency(percentile(b.latencies_ms, 0.99)).c_str(),
+              latency(percentile(a.latencies_ms, 0.50)).c_str(),
+              latency(percentile(b.latencies_ms, 0.50)).c_str());
+  std::printf("  load p99      %s (loader sleeps 50 ms)\n",
+              latency(static_cast<double>(t.load_time.p99_ns) / 1e6).c_str());
 }
 
 int usage() {
@@ -216,12 +256,18 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // One compact table per metrics cycle (metrics_cycle in the config), for the prices cache.
+  // One compact table per metrics cycle (metrics_cycle in the config) for the prices cache,
+  // skipping idle cycles: a cycle without requests would print the previous table again.
   std::mutex print_mtx;
+  std::uint64_t printed_requests = 0;
+  std::printf("%s\n", table_legend);
   rt.on_metrics([&](const corral::metrics_snapshot& s) {
     if (s.cache != "prices")
       return;
     std::lock_guard<std::mutex> guard{print_mtx};
+    if (s.total.requests == printed_requests)
+      return;
+    printed_requests = s.total.requests;
     std::printf("%s\n", corral::format_table(s).c_str());
     std::fflush(stdout);
   });
@@ -237,7 +283,9 @@ int main(int argc, char** argv) {
     std::lock_guard<std::mutex> guard{print_mtx};
     print_report(1, "cold keys", first);
     print_report(2, "after ttl expiry", second);
-    std::printf("%s\n", corral::format_table(prices.metrics()).c_str());
+    auto final_metrics = prices.metrics();
+    std::printf("\nat the end:\n%s\n", corral::format_table(final_metrics).c_str());
+    print_summary(first, second, final_metrics);
   }
   rt.shutdown();
 

@@ -82,18 +82,25 @@ int main() {
   for (const auto& [ticker, price] : seen)
     std::printf("%s: %.2f\n", ticker.c_str(), price);
   int first = fetches.load();
-  std::printf("requests: %zu\n", 48 * tickers.size());
+  const std::size_t per_spike = 48 * tickers.size();
+  std::printf("requests: %zu (48 threads x %zu tickers)\n", per_spike, tickers.size());
   std::printf("fetches: %d\n", first);
 
   // Let the prices expire: the next spike must go to the exchange again, once per ticker.
   std::this_thread::sleep_for(cfg.ttl + 100ms);
   bad += spike(prices, seen);
   int second = fetches.load() - first;
+  std::printf("requests after ttl: %zu\n", per_spike);
   std::printf("fetches after ttl: %d\n", second);
+  // The table's "total" row counts both spikes.
+  auto metrics = prices.metrics();
+  std::printf("requests in all: %llu (both spikes; the table's total row)\n",
+              static_cast<unsigned long long>(metrics.total.requests));
   std::printf("failed requests: %d\n", bad);
-  std::printf("%s\n", corral::format_table(prices.metrics()).c_str());
+  std::printf("%s\n", corral::format_table(metrics).c_str());
 
   rt.shutdown();
   int expected = static_cast<int>(tickers.size());
-  return first == expected && second == expected && bad == 0 ? 0 : 1;
+  bool counted = metrics.total.requests == 2 * per_spike;
+  return first == expected && second == expected && bad == 0 && counted ? 0 : 1;
 }

@@ -10,7 +10,7 @@ namespace corral {
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, timing_stats& x) {
   return f(caf::meta::type_name("corral::timing_stats"), x.count, x.avg_ns, x.max_ns, x.p50_ns,
-           x.p99_ns);
+           x.p99_ns, x.sum_ns, x.below);
 }
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, window_stats& x) {

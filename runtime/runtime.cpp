@@ -16,6 +16,7 @@
 #include <corral/runtime/engine/caf_thread.hpp>
 #include <corral/runtime/engine/type_name.hpp>
 #include <corral/runtime/metrics/metrics_actor.hpp>
+#include <corral/runtime/metrics/metrics_http.hpp>
 #include <corral/runtime/resources/resource_set.hpp>
 #include <corral/store/store_config.hpp>
 #include <corral/store/store_lookup.hpp>
@@ -135,14 +136,28 @@ struct runtime::impl {
   std::unordered_map<std::string, cache_core_ptr> caches;
   std::vector<std::pair<std::string, flush_result>> shutdown_flushes;
   bool stopped = false;
+  std::unique_ptr<metrics_http_server> metrics_http; // when cfg.metrics_http.listen is set
 };
 
 runtime::runtime(runtime_config cfg) {
   validate(cfg);
+  // Bound before the actor system exists, so that a taken port fails the constructor with
+  // nothing to tear down; it serves once the runtime is complete.
+  std::unique_ptr<metrics_http_server> http;
+  if (!cfg.metrics_http.listen.empty())
+    http = std::make_unique<metrics_http_server>(cfg.metrics_http.listen);
   impl_ = std::make_unique<impl>(std::move(cfg));
   // Constructing the actor system left its logger on this thread, which cannot have held it
   // before: the runtime may be destroyed on another thread (caf_thread.hpp).
   caf::logger::set_current_actor_system(nullptr);
+  if (http) {
+    impl_->metrics_http = std::move(http);
+    impl_->metrics_http->start([this] { return metrics(); });
+  }
+}
+
+std::uint16_t runtime::metrics_http_port() const {
+  return impl_->metrics_http ? impl_->metrics_http->port() : 0;
 }
 
 runtime::~runtime() {
@@ -412,6 +427,8 @@ void runtime::shutdown(std::chrono::milliseconds grace) {
     impl_->stopped = true;
     caches = impl_->caches;
   }
+  if (impl_->metrics_http)
+    impl_->metrics_http->stop();
   impl_->resources.close();
   flush_write_behind_caches(caches);
   // Stop supervisors first: they fail every parked request and stop their key actors.

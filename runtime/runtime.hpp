@@ -10,6 +10,7 @@
 #include <corral/runtime/version.hpp> // first: stops a pre-C++17 build with a clear message
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -157,6 +158,10 @@ public:
 
   /// A snapshot of every cache's metrics, now (no message involved).
   std::vector<metrics_snapshot> metrics();
+
+  /// The port of the metrics_http endpoint (the bound one when configured with port 0); 0
+  /// without an endpoint. The endpoint stops at shutdown().
+  std::uint16_t metrics_http_port() const;
 
   /// The actor system the runtime runs (include <corral/runtime/caf_interop.hpp> to use it,
   /// and for each cache's message interface, actor_of()).

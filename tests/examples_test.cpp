@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <sys/wait.h>
 
@@ -42,6 +43,10 @@ TEST_CASE("price_fetcher fetches each ticker once per ttl", "[examples]") {
   CHECK_THAT(r.out, Contains("AAPL: 189.25"));
   CHECK_THAT(r.out, Contains("fetches: 3\n"));
   CHECK_THAT(r.out, Contains("fetches after ttl: 3\n"));
+  // The per-spike count and the table's total (both spikes) are told apart, and agree.
+  CHECK_THAT(r.out, Contains("requests: 144 (48 threads x 3 tickers)\n"));
+  CHECK_THAT(r.out, Contains("requests in all: 288"));
+  CHECK_THAT(r.out, Contains("\ntotal         288 "));
   CHECK_THAT(r.out, Contains("failed requests: 0"));
 }
 
@@ -110,6 +115,21 @@ TEST_CASE("demo keeps single-flight through two spikes", "[examples]") {
   CHECK_THAT(r.out, Contains("loader calls  100 (corral counted 100 loads)"));
   CHECK_THAT(r.out, Contains("errors        0"));
   CHECK_THAT(r.out, Contains("single-flight held: 100 loads for 10,000 requests per wave"));
+  // A legend, hit latencies in microseconds, and a summary read at a glance.
+  CHECK_THAT(r.out, Contains("\"cycle\" sums the last completed windows"));
+  CHECK_THAT(r.out, Contains(" µs"));
+  CHECK_THAT(r.out, Contains("summary\n  requests      20000 in 2 waves"));
+  CHECK_THAT(r.out, Contains("  hit ratio     ") && Contains("  load p99      "));
+  CHECK_THAT(r.out, Contains("single-flight 200 loads for ") && Contains("loader calls saved"));
+  // One table per cycle with requests, plus the final one: never the same table twice.
+  std::vector<std::string> tables;
+  for (auto at = r.out.find("cache \"prices\""); at != std::string::npos;
+       at = r.out.find("cache \"prices\"", at + 1))
+    tables.push_back(r.out.substr(at, r.out.find("\n\n", at) - at));
+  CHECK(tables.size() >= 2);
+  CHECK(tables.size() <= 4); // two waves, each within at most two cycles, and the final table
+  for (std::size_t i = 1; i < tables.size(); ++i)
+    CHECK(tables[i] != tables[i - 1]);
 }
 
 TEST_CASE("demo rejects a missing config file with exit code 2", "[examples]") {

@@ -76,7 +76,7 @@ const std::pair<const char*, timing_stats window_stats::*> window_timings[] = {
 const std::pair<const char*, std::uint64_t timing_stats::*> timing_fields[] = {
     {"count", &timing_stats::count},   {"avg_ns", &timing_stats::avg_ns},
     {"max_ns", &timing_stats::max_ns}, {"p50_ns", &timing_stats::p50_ns},
-    {"p99_ns", &timing_stats::p99_ns},
+    {"p99_ns", &timing_stats::p99_ns}, {"sum_ns", &timing_stats::sum_ns},
 };
 
 const std::pair<const char*, std::uint64_t gauge_stats::*> gauge_fields[] = {
@@ -127,6 +127,11 @@ metrics_snapshot make_snapshot() {
   s.total = make_window(300, 100, 81, 15, 4);
   s.total.load_time.avg_ns = 1'234'000;
   s.total.load_time.p99_ns = 5'678'000;
+  // A cumulative histogram: 5 values under 2^14 ns, 42 under 2^20 ns, all 60 under 2^30 ns.
+  s.total.load_time.count = 60;
+  s.total.load_time.sum_ns = 2'500'000'000;
+  for (std::size_t i = 0; i < corral::latency_bound_count; ++i)
+    s.total.load_time.below[i] = i < 4 ? 0 : i < 10 ? 5 : i < 20 ? 42 : 60;
   s.gauges.loads_in_flight = 2;
   s.gauges.parked_waiters = 3;
   s.gauges.dirty_backlog = 4;
@@ -219,6 +224,7 @@ struct sample {
 
 struct exposition {
   std::vector<std::pair<std::string, std::string>> families; // name, type; in order
+  std::map<std::string, std::string> type_of;
   std::vector<sample> samples;
   // "name{l1="v1",...}" exactly as printed -> value
   std::map<std::string, double> by_series;
@@ -228,7 +234,7 @@ const std::string metric_name = "[a-zA-Z_:][a-zA-Z0-9_:]*";
 const std::string label_name = "[a-zA-Z_][a-zA-Z0-9_]*";
 const std::string escaped_value = R"((?:[^"\\\n]|\\[\\"n])*)";
 const std::regex help_re("# HELP (" + metric_name + R"() ((?:[^\\\n]|\\[\\n])*))");
-const std::regex type_re("# TYPE (" + metric_name + ") (counter|gauge)");
+const std::regex type_re("# TYPE (" + metric_name + ") (counter|gauge|histogram)");
 const std::regex sample_re("(" + metric_name + ")(\\{(" + label_name + "=\"" + escaped_value +
                            "\"(?:," + label_name + "=\"" + escaped_value + "\")*)\\})? (\\S+)");
 const std::regex label_re("(" + label_name + ")=\"(" + escaped_value + ")\"");
@@ -247,6 +253,72 @@ std::string unescape(const std::string& s) {
     }
   }
   return out;
+}
+
+// Histogram rules: per series (labels other than le) buckets with increasing le, cumulative
+// counts that never decrease, a last bucket le="+Inf" equal to _count, and a _sum.
+std::string check_histograms(const exposition& e) {
+  struct series_state {
+    double last_le = -1, last_count = -1;
+    bool inf = false, has_sum = false, has_count = false;
+    double inf_count = 0, count = 0;
+  };
+  std::map<std::string, series_state> all;
+  auto ends_with = [](const std::string& a, const std::string& b) {
+    return a.size() > b.size() && a.compare(a.size() - b.size(), b.size(), b) == 0;
+  };
+  for (const auto& smp : e.samples) {
+    std::string family, key;
+    for (const char* suffix : {"_bucket", "_sum", "_count"})
+      if (ends_with(smp.name, suffix)) {
+        auto f = smp.name.substr(0, smp.name.size() - std::string(suffix).size());
+        auto t = e.type_of.find(f);
+        if (t != e.type_of.end() && t->second == "histogram")
+          family = f;
+      }
+    if (family.empty())
+      continue;
+    std::string le;
+    key = family;
+    for (const auto& [n, v] : smp.labels) {
+      if (n == "le")
+        le = v;
+      else
+        key += "," + n + "=" + v;
+    }
+    auto& st = all[key];
+    if (ends_with(smp.name, "_bucket")) {
+      if (le.empty())
+        return key + ": bucket without le";
+      if (st.inf)
+        return key + ": bucket after le=\"+Inf\"";
+      const double bound = le == "+Inf" ? INFINITY : std::stod(le);
+      if (bound <= st.last_le)
+        return key + ": le not increasing at " + le;
+      if (smp.value < st.last_count)
+        return key + ": bucket counts decrease at le=" + le;
+      st.last_le = bound;
+      st.last_count = smp.value;
+      if (le == "+Inf") {
+        st.inf = true;
+        st.inf_count = smp.value;
+      }
+    } else if (ends_with(smp.name, "_sum")) {
+      st.has_sum = true;
+    } else {
+      st.has_count = true;
+      st.count = smp.value;
+    }
+  }
+  for (const auto& [key, st] : all) {
+    if (!st.inf)
+      return key + ": no le=\"+Inf\" bucket";
+    if (!st.has_sum || !st.has_count)
+      return key + ": _sum or _count missing";
+    if (st.inf_count != st.count)
+      return key + ": le=\"+Inf\" differs from _count";
+  }
+  return "";
 }
 
 // Returns "" if `text` is valid, else the first problem and its line number; fills `out`.
@@ -294,6 +366,7 @@ std::string check_exposition(const std::string& text, exposition& out) {
         if (!typed.insert(m[1]).second)
           return fail("second TYPE");
         out.families.emplace_back(m[1], m[2]);
+        out.type_of[m[1]] = m[2];
       } else {
         return fail("a comment that is neither a valid HELP nor a valid TYPE");
       }
@@ -302,10 +375,22 @@ std::string check_exposition(const std::string& text, exposition& out) {
     if (!std::regex_match(line, m, sample_re))
       return fail("not a valid sample");
     const std::string name = m[1];
-    if (name != current)
+    // A histogram's samples are <family>_bucket, _sum and _count.
+    std::string family_name = name;
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      const std::string sfx = suffix;
+      if (name.size() > sfx.size() &&
+          name.compare(name.size() - sfx.size(), sfx.size(), sfx) == 0 &&
+          name.substr(0, name.size() - sfx.size()) == current &&
+          out.type_of[current] == "histogram")
+        family_name = current;
+    }
+    if (family_name != current)
       return fail("sample of a family other than the current one (" + current + ")");
-    if (helped.count(name) == 0 || typed.count(name) == 0)
+    if (helped.count(family_name) == 0 || typed.count(family_name) == 0)
       return fail("sample before the family's HELP and TYPE");
+    if (out.type_of[current] == "histogram" && family_name == name)
+      return fail("histogram sample without _bucket, _sum or _count");
     sample s;
     s.name = name;
     const std::string labels = m[3];
@@ -337,6 +422,8 @@ std::string check_exposition(const std::string& text, exposition& out) {
   for (const auto& name : helped)
     if (typed.count(name) == 0)
       return "family " + name + " has HELP but no TYPE";
+  if (auto why = check_histograms(out); !why.empty())
+    return why;
   for (const auto& name : typed)
     if (helped.count(name) == 0)
       return "family " + name + " has TYPE but no HELP";
@@ -400,6 +487,18 @@ TEST_CASE("the exposition checker is strict", "[metrics]") {
   CHECK(check_exposition("# HELP a x\n# TYPE a gauge\na 1\n"
                          "# HELP b x\n# TYPE b gauge\nb 1\na 2\n") != ""); // interleaved
   CHECK(check_exposition("# a comment\n") != "");
+
+  const std::string hist = "# HELP h_seconds x\n# TYPE h_seconds histogram\n";
+  CHECK(check_exposition(hist + "h_seconds_bucket{le=\"1\"} 1\nh_seconds_bucket{le=\"+Inf\"} 2\n"
+                                "h_seconds_sum 3\nh_seconds_count 2\n") == "");
+  CHECK(check_exposition(hist + "h_seconds_bucket{le=\"+Inf\"} 2\nh_seconds_sum 3\n"
+                                "h_seconds_count 3\n") != ""); // +Inf != count
+  CHECK(check_exposition(hist + "h_seconds_bucket{le=\"1\"} 2\nh_seconds_bucket{le=\"+Inf\"} 1\n"
+                                "h_seconds_sum 3\nh_seconds_count 1\n") != ""); // decreasing
+  CHECK(check_exposition(hist + "h_seconds_bucket{le=\"1\"} 1\nh_seconds_sum 3\n"
+                                "h_seconds_count 1\n") != ""); // no +Inf
+  CHECK(check_exposition(hist + "h_seconds 1\n") != "");       // bare histogram sample
+  CHECK(check_exposition("# HELP g x\n# TYPE g gauge\ng_sum 1\n") != "");
 }
 
 TEST_CASE("to_prometheus writes valid text format 0.0.4", "[metrics]") {
@@ -410,19 +509,23 @@ TEST_CASE("to_prometheus writes valid text format 0.0.4", "[metrics]") {
   exposition e;
   REQUIRE(check_exposition(text, e) == "");
 
-  // Families: 27 counters, 9 gauges, 4 per-window gauges, 4 timings.
-  REQUIRE(e.families.size() == 44);
-  std::size_t counters = 0;
+  // Families: 27 counters, 9 gauges, 4 latency histograms.
+  REQUIRE(e.families.size() == 40);
+  std::size_t counters = 0, histograms = 0;
   for (const auto& [name, type] : e.families) {
     INFO(name);
     const bool total_suffix = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
     CHECK(total_suffix == (type == "counter"));
     CHECK(name.rfind("corral_", 0) == 0);
+    if (type == "histogram")
+      CHECK(name.compare(name.size() - 17, 17, "_duration_seconds") == 0);
     counters += type == "counter";
+    histograms += type == "histogram";
   }
   CHECK(counters == 27);
-  // Per cache: 27 + 9 + 4 * 2 windows + 4 * 2 windows * 4 stats.
-  CHECK(e.samples.size() == 2 * (27 + 9 + 4 * 2 + 4 * 2 * 4));
+  CHECK(histograms == 4);
+  // Per cache: 27 + 9 + 4 histograms * (27 bounds + "+Inf" + _sum + _count).
+  CHECK(e.samples.size() == 2 * (27 + 9 + 4 * (corral::latency_bound_count + 3)));
   for (const auto& smp : e.samples) {
     REQUIRE(!smp.labels.empty());
     CHECK(smp.labels[0].first == "cache");
@@ -443,22 +546,25 @@ TEST_CASE("to_prometheus writes valid text format 0.0.4", "[metrics]") {
   CHECK(value("corral_hits_total{cache=\"plain\"}") == 3);
   CHECK(value("corral_entries{" + c + "}") == 7777);
   CHECK(value("corral_resident_actors{" + c + "}") == 555);
-  CHECK(value("corral_window_hit_rate{" + c + ",window=\"last\"}") == 5.0 / 7.0);
-  CHECK(value("corral_window_hit_rate{" + c + ",window=\"cycle\"}") == 0.75);
-  CHECK(value("corral_window_error_rate{" + c + ",window=\"cycle\"}") == 0.1);
-  CHECK(value("corral_window_requests{" + c + ",window=\"last\"}") == 7);
-  CHECK(value("corral_window_hit_rate{cache=\"plain\",window=\"last\"}") == 0);
-  CHECK(value("corral_load_seconds{" + c + R"(,window="total",stat="avg"})") == 0.001234);
-  CHECK(value("corral_load_seconds{" + c + R"(,window="total",stat="p99"})") == 0.005678);
-  CHECK(value("corral_write_seconds{" + c + R"(,window="cycle",stat="max"})") ==
-        static_cast<double>(s.cycle.write_time.max_ns) / 1e9);
-  CHECK(value("corral_source_seconds{cache=\"plain\",window=\"cycle\",stat=\"p50\"}") ==
-        static_cast<double>(p.cycle.source_time.p50_ns) / 1e9);
+  // The histogram: le bounds are 2^10 ns ... 2^36 ns in seconds, then "+Inf" = _count.
+  const std::string h = "corral_load_duration_seconds";
+  CHECK(value(h + "_bucket{" + c + ",le=\"1.024e-06\"}") == 0);
+  CHECK(value(h + "_bucket{" + c + ",le=\"1.6384e-05\"}") == 5);    // 2^14 ns
+  CHECK(value(h + "_bucket{" + c + ",le=\"0.001048576\"}") == 42);  // 2^20 ns
+  CHECK(value(h + "_bucket{" + c + ",le=\"1.073741824\"}") == 60);  // 2^30 ns
+  CHECK(value(h + "_bucket{" + c + ",le=\"68.719476736\"}") == 60); // 2^36 ns
+  CHECK(value(h + "_bucket{" + c + ",le=\"+Inf\"}") == 60);
+  CHECK(value(h + "_count{" + c + "}") == 60);
+  CHECK(value(h + "_sum{" + c + "}") == 2.5);
+  CHECK(value("corral_write_duration_seconds_count{cache=\"plain\"}") ==
+        static_cast<double>(p.total.write_time.count));
+  // The runtime's own windows and quantiles stay out of the exposition.
+  CHECK_THAT(text, !Contains("window=") && !Contains("stat=") && !Contains("p99"));
 
   // Integers print as integers.
   CHECK_THAT(text, Contains("corral_hits_total{" + c + "} 81\n"));
   CHECK_THAT(text, Contains("corral_entries{" + c + "} 7777\n"));
-  CHECK_THAT(text, Contains("corral_window_hit_rate{cache=\"plain\",window=\"cycle\"} 0\n"));
+  CHECK_THAT(text, Contains(h + "_count{" + c + "} 60\n"));
 
   CHECK(corral::to_prometheus({}) == "");
 }

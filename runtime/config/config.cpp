@@ -1,6 +1,7 @@
 #include <corral/runtime/config/config.hpp>
 
 #include <corral/runtime/config/config_json.hpp>
+#include <corral/runtime/config/listen_address.hpp>
 #include <corral/store/store_config.hpp>
 
 #include <string_view>
@@ -184,6 +185,9 @@ void validate(const runtime_config& cfg) {
   if (cfg.metrics_cycle.count() <= 0 || cfg.metrics_cycle > max_config_duration)
     throw config_error("metrics_cycle", "expected a duration between 1ns and 10 years, found " +
                                             format_duration(cfg.metrics_cycle));
+  if (std::string why;
+      !cfg.metrics_http.listen.empty() && !parse_listen_address(cfg.metrics_http.listen, why))
+    throw config_error("metrics_http.listen", why + ", found \"" + cfg.metrics_http.listen + "\"");
   for (std::size_t i = 0; i < cfg.caches.size(); ++i)
     validate_cache(cfg, i);
   for (std::size_t i = 0; i < cfg.resources.size(); ++i)

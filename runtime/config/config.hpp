@@ -115,6 +115,14 @@ struct cache_config {
 };
 
 /// Options of the whole runtime.
+/// The optional HTTP endpoint for scrapers: GET /metrics (Prometheus text) and GET
+/// /metrics.json (to_json of every cache).
+struct metrics_http_config {
+  /// "host:port", "[ipv6]:port" or "port" (host 127.0.0.1); port 0 = a free one, see
+  /// runtime::metrics_http_port(). Empty = no endpoint.
+  std::string listen;
+};
+
 struct runtime_config {
   /// CAF scheduler worker threads. 0 = one per core. At most max_scheduler_threads.
   std::size_t scheduler_threads{0};
@@ -141,6 +149,7 @@ struct runtime_config {
   duration metrics_cycle{std::chrono::seconds(10)};
   /// Completed windows summed into "cycle" (at least 1).
   std::size_t metrics_windows{6};
+  metrics_http_config metrics_http;
   std::vector<cache_config> caches;
   /// Resources (refresh-ahead values) whose loaders are registered by name; see resource.hpp.
   std::vector<resource_config> resources;

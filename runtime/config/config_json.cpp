@@ -435,6 +435,17 @@ key_handler<runtime_config> resources_key() {
           }};
 }
 
+key_handler<runtime_config> metrics_http_key() {
+  static const std::vector<key_handler<metrics_http_config>> keys = {
+      string_key("listen", &metrics_http_config::listen),
+  };
+  return {"metrics_http", "an object", false,
+          [](const json::value& v, const std::string& path, runtime_config& cfg) {
+            read_object(v, path, keys, cfg.metrics_http);
+          },
+          [](const runtime_config& cfg) { return write_object(cfg.metrics_http, keys); }};
+}
+
 const std::vector<key_handler<runtime_config>>& runtime_keys() {
   using r = runtime_config;
   static const std::vector<key_handler<r>> keys = {
@@ -444,6 +455,7 @@ const std::vector<key_handler<runtime_config>>& runtime_keys() {
       count_key("max_loader_threads", &r::max_loader_threads),
       duration_key("metrics_cycle", &r::metrics_cycle),
       count_key("metrics_windows", &r::metrics_windows, 1),
+      metrics_http_key(),
       caches_key(),
       resources_key(),
   };

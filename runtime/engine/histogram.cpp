@@ -43,9 +43,12 @@ std::uint64_t histogram_counts::quantile(double q) const noexcept {
 
 histogram_counts atomic_histogram::snapshot() const noexcept {
   histogram_counts out;
-  for (std::size_t i = 0; i < buckets_.size(); ++i)
+  // The count is the buckets' sum, not a separate counter read at another instant: a scrape
+  // that races with record() still sees count == the sum of its buckets.
+  for (std::size_t i = 0; i < buckets_.size(); ++i) {
     out.buckets[i] = buckets_[i].load(std::memory_order_relaxed);
-  out.count = count_.load(std::memory_order_relaxed);
+    out.count += out.buckets[i];
+  }
   out.sum_ns = sum_.load(std::memory_order_relaxed);
   out.max_ns = window_max_.load(std::memory_order_relaxed);
   return out;

@@ -53,7 +53,6 @@ class atomic_histogram {
 public:
   void record(std::uint64_t ns) noexcept {
     buckets_[latency_buckets::index_of(ns)].fetch_add(1, std::memory_order_relaxed);
-    count_.fetch_add(1, std::memory_order_relaxed);
     sum_.fetch_add(ns, std::memory_order_relaxed);
     auto seen = window_max_.load(std::memory_order_relaxed);
     while (ns > seen && !window_max_.compare_exchange_weak(seen, ns, std::memory_order_relaxed)) {
@@ -66,7 +65,6 @@ public:
 
 private:
   std::array<std::atomic<std::uint64_t>, latency_buckets::count> buckets_{};
-  std::atomic<std::uint64_t> count_{0};
   std::atomic<std::uint64_t> sum_{0};
   std::atomic<std::uint64_t> window_max_{0};
 };

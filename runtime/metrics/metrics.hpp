@@ -7,11 +7,22 @@
 // How CAF serializes these for messages: messages/metrics_inspect.hpp.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
 
 namespace corral {
+
+/// The upper bounds of the exported latency buckets: powers of two from 2^10 ns (~1 µs) to
+/// 2^36 ns (~69 s). Each is an edge of the log-bucketed histogram the runtime records into, so a
+/// bucket is a plain sum of histogram buckets (none is split): bucket i counts the values
+/// strictly below latency_bound_ns(i) (a value of exactly 2^k ns lands in the next bucket).
+inline constexpr std::size_t latency_bound_count = 27;
+constexpr std::uint64_t latency_bound_ns(std::size_t i) noexcept {
+  return std::uint64_t{1} << (10 + i);
+}
 
 /// A latency summary from a log-bucketed histogram (quantiles within ~19%).
 struct timing_stats {
@@ -20,6 +31,10 @@ struct timing_stats {
   std::uint64_t max_ns = 0;
   std::uint64_t p50_ns = 0;
   std::uint64_t p99_ns = 0;
+  std::uint64_t sum_ns = 0;
+  /// below[i]: values under latency_bound_ns(i), cumulative as in a Prometheus histogram
+  /// (below[i] <= below[i+1] <= count).
+  std::array<std::uint64_t, latency_bound_count> below{};
 };
 
 struct window_stats {

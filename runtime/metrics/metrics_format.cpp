@@ -31,6 +31,7 @@ json::object timing_json(const timing_stats& t) {
   o["max_ns"] = t.max_ns;
   o["p50_ns"] = t.p50_ns;
   o["p99_ns"] = t.p99_ns;
+  o["sum_ns"] = t.sum_ns;
   return o;
 }
 
@@ -103,7 +104,7 @@ json::object snapshot_json(const metrics_snapshot& s) {
 
 // --- Prometheus text format 0.0.4 ------------------------------------------------------------
 
-enum class metric_type { counter, gauge };
+enum class metric_type { counter, gauge, histogram };
 
 struct label {
   const char* name;
@@ -170,7 +171,14 @@ public:
   }
 
   template <class T> void sample(std::initializer_list<label> extra, T value) {
+    sample("", extra, value);
+  }
+
+  /// A sample named family + suffix ("_bucket", "_sum", "_count" of a histogram).
+  template <class T>
+  void sample(std::string_view suffix, std::initializer_list<label> extra, T value) {
     out_ += family_;
+    out_ += suffix;
     out_ += "{cache=\"";
     out_ += cache_;
     out_ += '"';
@@ -206,24 +214,21 @@ template <auto Field> void from_gauges(const metrics_snapshot& s, sample_writer&
   w.sample({}, s.gauges.*Field);
 }
 
-// A gauge over the "last" and "cycle" windows.
-template <auto Field> void per_window(const metrics_snapshot& s, sample_writer& w) {
-  w.sample({{"window", "last"}}, s.last.*Field);
-  w.sample({{"window", "cycle"}}, s.cycle.*Field);
-}
-
-void timing_samples(sample_writer& w, std::string_view window, const timing_stats& t) {
+// A latency histogram in seconds over the "total" window: cumulative since start, so buckets
+// only grow from one scrape to the next. `le` bounds are edges of the recorded log buckets
+// (latency_bound_ns), so each bucket is exact; "+Inf" is the count.
+template <auto Field> void histogram(const metrics_snapshot& s, sample_writer& w) {
   constexpr double ns_per_second = 1e9;
-  w.sample({{"window", window}, {"stat", "avg"}}, static_cast<double>(t.avg_ns) / ns_per_second);
-  w.sample({{"window", window}, {"stat", "max"}}, static_cast<double>(t.max_ns) / ns_per_second);
-  w.sample({{"window", window}, {"stat", "p50"}}, static_cast<double>(t.p50_ns) / ns_per_second);
-  w.sample({{"window", window}, {"stat", "p99"}}, static_cast<double>(t.p99_ns) / ns_per_second);
-}
-
-// A latency summary in seconds over the "cycle" and "total" windows.
-template <auto Field> void timing(const metrics_snapshot& s, sample_writer& w) {
-  timing_samples(w, "cycle", s.cycle.*Field);
-  timing_samples(w, "total", s.total.*Field);
+  const timing_stats& t = s.total.*Field;
+  std::string le;
+  for (std::size_t i = 0; i < latency_bound_count; ++i) {
+    le.clear();
+    append_value(le, static_cast<double>(latency_bound_ns(i)) / ns_per_second);
+    w.sample("_bucket", {{"le", le}}, t.below[i]);
+  }
+  w.sample("_bucket", {{"le", "+Inf"}}, t.count);
+  w.sample("_sum", {}, static_cast<double>(t.sum_ns) / ns_per_second);
+  w.sample("_count", {}, t.count);
 }
 
 struct family {
@@ -235,6 +240,7 @@ struct family {
 
 constexpr auto counter = metric_type::counter;
 constexpr auto gauge = metric_type::gauge;
+constexpr auto histogram_type = metric_type::histogram;
 
 // Adding a metric is one line here.
 const family families[] = {
@@ -310,22 +316,16 @@ const family families[] = {
      &from_gauges<&gauge_stats::loads_queued>},
     {"corral_abandoned_loads_running", "Loads past load_timeout still holding a loader thread.",
      gauge, &from_gauges<&gauge_stats::abandoned_running>},
-    // Per-window rates (window="last" is being filled, "cycle" sums the completed windows).
-    {"corral_window_hit_rate", "Hits over requests in the window; 0 without requests.", gauge,
-     &per_window<&window_stats::hit_rate>},
-    {"corral_window_error_rate", "Errors over requests in the window; 0 without requests.", gauge,
-     &per_window<&window_stats::error_rate>},
-    {"corral_window_tier1_hit_rate", "Tier-1 hits over tier-1 lookups in the window.", gauge,
-     &per_window<&window_stats::tier1_hit_rate>},
-    {"corral_window_requests", "Requests answered in the window.", gauge,
-     &per_window<&window_stats::requests>},
-    // Latencies (window="cycle" or "total").
-    {"corral_load_seconds", "Whole load latency (both tiers).", gauge,
-     &timing<&window_stats::load_time>},
-    {"corral_tier1_seconds", "Tier-1 call latency.", gauge, &timing<&window_stats::tier1_time>},
-    {"corral_source_seconds", "Source call latency.", gauge, &timing<&window_stats::source_time>},
-    {"corral_write_seconds", "Write-behind write latency.", gauge,
-     &timing<&window_stats::write_time>},
+    // Latency distributions since start.
+    {"corral_load_duration_seconds", "Whole load latency (both tiers).", histogram_type,
+     &histogram<&window_stats::load_time>},
+    {"corral_tier1_duration_seconds", "Tier-1 call latency.", histogram_type,
+     &histogram<&window_stats::tier1_time>},
+    {"corral_source_duration_seconds", "Source call latency.", histogram_type,
+     &histogram<&window_stats::source_time>},
+    {"corral_write_duration_seconds",
+     "Write-behind batch latency (one transaction each, retries included).", histogram_type,
+     &histogram<&window_stats::write_time>},
 };
 
 // --- Table -----------------------------------------------------------------------------------
@@ -379,7 +379,9 @@ std::string to_prometheus(const std::vector<metrics_snapshot>& caches) {
     append_help_escaped(out, f.help);
     out += "\n# TYPE ";
     out += f.name;
-    out += f.type == metric_type::counter ? " counter\n" : " gauge\n";
+    out += f.type == metric_type::counter ? " counter\n"
+           : f.type == metric_type::gauge ? " gauge\n"
+                                          : " histogram\n";
     sample_writer w{out, f.name};
     for (const auto& s : caches) {
       w.set_cache(s.cache);

@@ -11,7 +11,23 @@ std::uint64_t at(const counter_values& v, counter c) {
 }
 
 timing_stats summarize(const histogram_counts& h) {
-  return {h.count, h.average(), h.max_ns, h.quantile(0.5), h.quantile(0.99)};
+  timing_stats t;
+  t.count = h.count;
+  t.avg_ns = h.average();
+  t.max_ns = h.max_ns;
+  t.p50_ns = h.quantile(0.5);
+  t.p99_ns = h.quantile(0.99);
+  t.sum_ns = h.sum_ns;
+  // latency_bound_ns(i) = 2^(10+i) is the lower edge of histogram bucket 4 * (10 + i).
+  std::uint64_t seen = 0;
+  std::size_t bucket = 0;
+  for (std::size_t i = 0; i < latency_bound_count; ++i) {
+    const auto edge = latency_buckets::index_of(latency_bound_ns(i));
+    for (; bucket < edge; ++bucket)
+      seen += h.buckets[bucket];
+    t.below[i] = seen;
+  }
+  return t;
 }
 
 double rate(std::uint64_t part, std::uint64_t whole) {
