@@ -9,6 +9,7 @@
 
 #include <boost/json/value.hpp>
 
+#include <corral/runtime/log.hpp>
 #include <corral/runtime/resources/resource_config.hpp>
 
 namespace corral {
@@ -142,6 +143,8 @@ struct runtime_config {
   duration metrics_cycle{std::chrono::seconds(10)};
   /// Completed windows summed into "cycle" (at least 1).
   std::size_t metrics_windows{6};
+  /// Events below this level are dropped before they are formatted (runtime::on_log).
+  corral::log_level log_level = corral::log_level::warning;
   std::vector<cache_config> caches;
   /// Resources (refresh-ahead values) whose loaders are registered by name; see resource.hpp.
   std::vector<resource_config> resources;
