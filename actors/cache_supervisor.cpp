@@ -41,6 +41,8 @@ public:
   explicit supervisor_logic(self_ptr self) : self_(self), st_(self->state) {}
 
   void housekeep() {
+    if (st_.core->log) // summaries of repeated log events whose window ended
+      st_.core->log->flush_due();
     passivate_expired_idle();
     expire();
     prune();

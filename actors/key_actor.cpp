@@ -107,6 +107,19 @@ using self_ptr = key_actor::stateful_pointer<key_state>;
 class key_logic {
 public:
   explicit key_logic(self_ptr self) : self_(self), st_(self->state), cfg_(st_.core->cfg) {}
+  key_logic(const key_logic&) = delete;
+  key_logic& operator=(const key_logic&) = delete;
+
+  /// Reports the events noted while handling the message, now that its epoch guard is gone:
+  /// the user's log handler may take its time or use the cache.
+  ~key_logic() {
+    for (auto& [level, text] : pending_log_) {
+      try {
+        st_.core->log_event(level, [&] { return std::move(text); });
+      } catch (...) { // out of memory naming the component: the event is lost, nothing else
+      }
+    }
+  }
 
   /// A request routed to this actor: answer it now or park it.
   /// `local`: from a handle on this process (its token may be answered from a loader thread).
@@ -221,6 +234,9 @@ public:
     }
     case load_outcome::kind::error: {
       st_.core->count(counter::load_errors);
+      // Without the key: a failing source fails every key alike, and the sink's rate limit
+      // then makes one line of them per window.
+      note(log_level::warning, [&] { return "load failed: " + out.error_message; });
       on_failure(now, out.error_message);
       if (current) {
         const entry* e = st_.core->table.find_exact(st_.key);
@@ -252,6 +268,8 @@ public:
     auto text = "load of key '" + st_.key + "' in cache '" + cfg_.name + "' timed out after " +
                 millis(cfg_.load_timeout);
     answer_all([&](reply_token& t) { fail_or_stale(t, e, now, errc::timeout, text); });
+    note(log_level::warning,
+         [&] { return "load timed out after " + millis(cfg_.load_timeout) + " (load_timeout)"; });
     report_if_idle();
   }
 
@@ -355,6 +373,11 @@ private:
     detail::epoch_guard guard;
     const entry* e = st_.core->table.find_exact(st_.key);
     answer_all([&](reply_token& t) { fail_or_stale(t, e, now, errc::overloaded, text); });
+    note(log_level::warning, [&] {
+      return "loads refused: bulkhead full (max_concurrent_loads " +
+             std::to_string(st_.core->load_slots.max_running()) + ", max_queued_loads " +
+             std::to_string(st_.core->load_slots.max_queued()) + ")";
+    });
   }
 
   /// Writes a source value back to tier 1, after the requesters are answered and only while it
@@ -377,6 +400,11 @@ private:
   }
 
   void on_success() {
+    if (st_.failures > 0 && cfg_.error_backoff.count() > 0)
+      note(log_level::info, [&] {
+        return "key '" + st_.key + "' loaded again after " + std::to_string(st_.failures) +
+               " failed loads: its error backoff ended";
+      });
     st_.failures = 0;
     st_.backoff_until = {};
   }
@@ -387,7 +415,19 @@ private:
     if (cfg_.error_backoff.count() > 0) {
       auto backoff = doubled_backoff(cfg_.error_backoff, st_.failures, cfg_.error_backoff_max);
       st_.backoff_until = saturating_add(now, std::min(backoff, cfg_.error_backoff_max));
+      if (st_.failures == 1)
+        note(log_level::info, [&] {
+          return "key '" + st_.key + "' backs off for " +
+                 millis(std::min(backoff, cfg_.error_backoff_max)) +
+                 " after a failed load: " + message;
+        });
     }
+  }
+
+  /// Keeps an event for the destructor (the message is built only if its level is enabled).
+  template <class F> void note(log_level level, F&& make_message) {
+    if (st_.core->log && st_.core->log->enabled(level))
+      pending_log_.emplace_back(level, make_message());
   }
 
   static bool stale_usable(const entry* e, time_point now, duration window) {
@@ -436,6 +476,7 @@ private:
   self_ptr self_;
   key_state& st_;
   const cache_config& cfg_;
+  std::vector<std::pair<log_level, std::string>> pending_log_;
 };
 
 key_actor::behavior_type key_actor_impl(self_ptr self, cache_core_ptr core, std::string key,

@@ -14,12 +14,14 @@
 #include <corral/actors/cache_supervisor.hpp>
 #include <corral/messages/cache_messages.hpp>
 #include <corral/runtime/engine/caf_thread.hpp>
+#include <corral/runtime/engine/log_sink.hpp>
 #include <corral/runtime/engine/type_name.hpp>
 #include <corral/runtime/metrics/metrics_actor.hpp>
 #include <corral/runtime/metrics/metrics_http.hpp>
 #include <corral/runtime/resources/resource_set.hpp>
 #include <corral/store/store_config.hpp>
 #include <corral/store/store_lookup.hpp>
+#include <corral/store/write_behind_log.hpp>
 #include <corral/store/writer_actor.hpp>
 
 namespace corral {
@@ -98,8 +100,9 @@ cache_problems(const cache_config& c, std::size_t index,
 
 struct runtime::impl {
   explicit impl(runtime_config c)
-      : cfg(std::move(c)), pool(cfg.loader_threads, cfg.loader_thread_cap()),
-        caf_cfg(make_caf_config(cfg)), sys(caf_cfg), resources(sys, pool, cfg.resources) {
+      : cfg(std::move(c)), log(std::make_shared<log_sink>(cfg.log_level)),
+        pool(cfg.loader_threads, cfg.loader_thread_cap()), caf_cfg(make_caf_config(cfg)),
+        sys(caf_cfg), resources(sys, pool, cfg.resources) {
     metrics = spawn_metrics_actor(sys, cfg.metrics_cycle, [this](const metrics_snapshot& s) {
       // Held while the callback runs, so that on_metrics() from another thread returns only
       // once no call is in progress; recursive, so that the callback may replace itself (the
@@ -114,9 +117,13 @@ struct runtime::impl {
         (*cb)(s);
       }
     });
+    resources.log_to(log);
   }
 
   runtime_config cfg;
+  /// Every component's log events go here (runtime::on_log); shared with the cache cores,
+  /// writers and resources, which may outlive a call into the runtime.
+  std::shared_ptr<log_sink> log;
   // The pools are declared before the actor system so that they outlive it: its destructor
   // waits for every actor, and an actor finishing its last messages may still submit a job.
   thread_pool pool;
@@ -308,6 +315,8 @@ cache_core_ptr runtime::start_cache(const cache_config& cfg, const value_ops& op
                                     erased_loader loader, std::shared_ptr<erased_tier> tier1,
                                     erased_batch_loader batch,
                                     std::shared_ptr<write_behind_link> write_behind) {
+  if (write_behind)
+    log_write_behind_to_sink(*write_behind, impl_->log, "cache " + cfg.name);
   if (write_behind) {
     impl_->writer_threads.push_back(std::make_unique<thread_pool>(1));
     write_behind->writes = impl_->writer_threads.back().get();
@@ -333,6 +342,7 @@ cache_core_ptr runtime::start_cache(const cache_config& cfg, const value_ops& op
   core->tier1 = std::move(tier1);
   core->batch_loader = std::move(batch);
   core->write_behind = std::move(write_behind);
+  core->log = impl_->log;
   {
     detail::caf_thread_guard guard{impl_->sys};
     spawn_cache_supervisor(impl_->sys, core);
@@ -346,6 +356,10 @@ void runtime::add_tier(const std::string& name, const std::type_info& type,
                        std::shared_ptr<erased_tier> tier) {
   std::lock_guard<std::mutex> guard{impl_->mtx};
   impl_->tiers[name] = registered_tier{&type, std::move(tier)};
+}
+
+void runtime::on_log(log_handler handler) {
+  impl_->log->set_handler(std::move(handler));
 }
 
 void runtime::on_metrics(metrics_callback callback) {
@@ -453,12 +467,17 @@ void runtime::shutdown(std::chrono::milliseconds grace) {
       self->receive([&](caf::down_msg&) { ++down; });
   }
   // Running loads get `grace` (queued ones were dropped with the bulkheads above).
-  impl_->pool.stop(grace);
+  if (auto stuck = impl_->pool.stop(grace); stuck > 0)
+    impl_->log->write(log_level::warning, "runtime",
+                      "shutdown: " + std::to_string(stuck) +
+                          " loader threads still running after the grace of " +
+                          describe_window(grace) + " were abandoned");
   for (auto& t : impl_->writer_threads)
     t->stop(grace);
   for (auto& kv : caches)
     kv.second->close_sends();
   impl_->resources.close_sends();
+  impl_->log->flush_all(); // what repeated since the last housekeeping tick
 }
 
 } // namespace corral

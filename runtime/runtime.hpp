@@ -24,6 +24,7 @@
 #include <corral/runtime/config/config.hpp>
 #include <corral/runtime/engine/value_ops.hpp>
 #include <corral/runtime/loader.hpp>
+#include <corral/runtime/log.hpp>
 #include <corral/runtime/metrics/metrics.hpp>
 #include <corral/runtime/resources/resource.hpp>
 #include <corral/runtime/resources/resource_loader.hpp>
@@ -151,6 +152,13 @@ public:
 
   /// The runtime's resources (runtime/resources/resource_set.hpp).
   resource_set& resources();
+
+  /// Replaces the sink of every log event of the runtime (runtime/log.hpp): failed and timed-out
+  /// loads, refused loads, write failures and dead letters, resource failures, shutdown
+  /// reports. Events below runtime_config::log_level never reach it; repeats of one message
+  /// within 10 s are counted and summarised. An empty handler restores the default, which
+  /// writes "corral [warning] cache prices: ..." lines to stderr.
+  void on_log(log_handler handler);
 
   /// Calls `callback` once per metrics cycle for every cache, on the metrics actor's thread
   /// (keep it quick). Replaces the previous callback; an empty function removes it.

@@ -32,6 +32,8 @@ template <class V> struct write_hooks {
   std::function<void(V& item, const V& stored)> merge;
   /// An item the store refused for good, with the error, before it stops being dirty.
   std::function<void(const std::string& key, const V& value, const std::string& error)> dead_letter;
+  /// The writer's events (failed batches, dead letters, commits, the shutdown report), also
+  /// sent to the runtime's log sink (runtime::on_log) whether this is set or not.
   std::function<void(write_log_level, const std::string&)> log;
 };
 

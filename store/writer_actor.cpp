@@ -188,6 +188,13 @@ private:
         } catch (...) {
         }
       }
+      if (link_.hooks.log) {
+        try {
+          link_.hooks.log(write_log_level::warn,
+                          "dead-lettered '" + r.dead.back().record.key + "': " + err);
+        } catch (...) { // a logging hook must not change what happens to the data
+        }
+      }
       core_.table.mark_clean(r.dead.back().record.key, r.dead.back().record.version);
       core_.count(counter::dead_letters);
       settle(r);

@@ -210,8 +210,8 @@ TEST_CASE("unknown keys list the known ones", "[config]") {
       {"caches[0].tll: unknown key; known keys are name, loader, tier1, ttl, negative_ttl"});
   check_parse_error(R"({"loader_thread": 4})", "loader_thread",
                     {"known keys are scheduler_threads, scheduler_policy, loader_threads, "
-                     "max_loader_threads, metrics_cycle, metrics_windows, metrics_http, caches, "
-                     "resources"});
+                     "max_loader_threads, metrics_cycle, metrics_windows, metrics_http, log_level, "
+                     "caches, resources"});
   check_parse_error(one_cache(R"("my key": 1)"), R"(caches[0]["my key"])", {"unknown key"});
 }
 

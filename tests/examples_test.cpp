@@ -138,3 +138,14 @@ TEST_CASE("demo rejects a missing config file with exit code 2", "[examples]") {
   CHECK(r.status == 2);
   CHECK_THAT(r.out, Contains("/nonexistent/corral.json"));
 }
+
+#ifdef CORRAL_SPDLOG_EXAMPLE // built only when CMake found spdlog
+TEST_CASE("spdlog_sink forwards corral's log events to an spdlog logger", "[examples][log]") {
+  auto r = run(example("spdlog-sink"));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("[corral] [warning] cache prices: load failed: no quote for AAPL\n"));
+  CHECK_THAT(r.out, Contains("no quote for AAPL (repeated 4 times in"));
+  CHECK_THAT(r.out, Contains("spdlog example: ok"));
+}
+#endif

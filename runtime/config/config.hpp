@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <corral/runtime/config/store_spec.hpp>
+#include <corral/runtime/log.hpp>
 #include <corral/runtime/resources/resource_config.hpp>
 
 namespace corral {
@@ -150,6 +151,8 @@ struct runtime_config {
   /// Completed windows summed into "cycle" (at least 1).
   std::size_t metrics_windows{6};
   metrics_http_config metrics_http;
+  /// Events below this level are dropped before they are formatted (runtime::on_log).
+  corral::log_level log_level = corral::log_level::warning;
   std::vector<cache_config> caches;
   /// Resources (refresh-ahead values) whose loaders are registered by name; see resource.hpp.
   std::vector<resource_config> resources;

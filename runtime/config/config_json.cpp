@@ -446,6 +446,24 @@ key_handler<runtime_config> metrics_http_key() {
           [](const runtime_config& cfg) { return write_object(cfg.metrics_http, keys); }};
 }
 
+key_handler<runtime_config> log_level_key() {
+  constexpr char expected[] = "one of \"debug\", \"info\", \"warning\", \"error\", \"off\"";
+  return {"log_level", expected, false,
+          [=](const json::value& v, const std::string& path, runtime_config& c) {
+            if (!v.is_string())
+              fail(path, std::string{"expected "} + expected + ", found " + describe(v));
+            auto level =
+                parse_log_level(std::string_view(v.get_string().data(), v.get_string().size()));
+            if (!level)
+              fail(path, std::string{"expected "} + expected + ", found " + describe(v));
+            c.log_level = *level;
+          },
+          [](const runtime_config& c) {
+            auto name = to_string(c.log_level);
+            return json::value(json::string_view(name.data(), name.size()));
+          }};
+}
+
 const std::vector<key_handler<runtime_config>>& runtime_keys() {
   using r = runtime_config;
   static const std::vector<key_handler<r>> keys = {
@@ -456,6 +474,7 @@ const std::vector<key_handler<runtime_config>>& runtime_keys() {
       duration_key("metrics_cycle", &r::metrics_cycle),
       count_key("metrics_windows", &r::metrics_windows, 1),
       metrics_http_key(),
+      log_level_key(),
       caches_key(),
       resources_key(),
   };

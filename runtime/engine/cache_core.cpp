@@ -101,6 +101,8 @@ void cache_core::finish_refresh(const std::string& key, std::uint64_t version, s
     return; // without negative caching the current value stays until its ttl
   case load_outcome::kind::error: {
     count(counter::load_errors);
+    // The same text as a key actor's failed load: a failing source is one key, refresh or not.
+    log_event(log_level::warning, [&] { return "load failed: " + out.error_message; });
     detail::epoch_guard guard;
     const entry* e = table.find_exact(key);
     if (e == nullptr || e->version != origin)

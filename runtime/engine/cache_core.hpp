@@ -27,6 +27,7 @@
 #include <corral/runtime/engine/executor.hpp>
 #include <corral/runtime/engine/key_registry.hpp>
 #include <corral/runtime/engine/load_watch.hpp>
+#include <corral/runtime/engine/log_sink.hpp>
 #include <corral/runtime/engine/value_ops.hpp>
 #include <corral/runtime/engine/xfetch.hpp>
 #include <corral/runtime/metrics/metrics_store.hpp>
@@ -61,6 +62,9 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
   /// read-through cache. Its writer actor is spawned by the supervisor.
   std::shared_ptr<write_behind_link> write_behind;
   writer_actor writer;
+  /// The runtime's log sink; set before the supervisor starts. Null (cores made by tests) =
+  /// events go nowhere.
+  std::shared_ptr<log_sink> log;
   executor& loads;
   /// This cache's share of `loads`: every job the cache submits passes through it (submit).
   /// max_concurrent_loads 0 here means unbounded; the runtime resolves 0 to loader_threads.
@@ -92,6 +96,13 @@ struct cache_core : std::enable_shared_from_this<cache_core> {
     return s;
   }
   void count(counter c, detail::thread_slot_info slot) noexcept { counters.add(c, 1, slot); }
+
+  /// Reports an event as component "cache <name>"; `make_message` runs only when the level is
+  /// enabled. Call it outside the engine's locks and epoch guards: the user's handler runs here.
+  template <class F> void log_event(log_level level, F&& make_message) const {
+    if (log && log->enabled(level))
+      log->write(level, "cache " + cfg.name, make_message());
+  }
 
   enum class lookup { fresh, negative, stale, miss };
 

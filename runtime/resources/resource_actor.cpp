@@ -1,5 +1,7 @@
 #include <corral/runtime/resources/resource_actor.hpp>
 
+#include <corral/runtime/engine/log_sink.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -26,11 +28,26 @@ void resource_error_hook::set(resource_error_handler h) {
   handler_ = std::move(fn);
 }
 
+void resource_error_hook::log_to(std::shared_ptr<log_sink> sink) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  sink_ = std::move(sink);
+}
+
 void resource_error_hook::report(const std::string& resource, const error& err) const {
   std::shared_ptr<const resource_error_handler> h;
+  std::shared_ptr<log_sink> sink;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     h = handler_;
+    sink = sink_;
+  }
+  if (sink && sink->enabled(log_level::warning)) {
+    // The component names the resource; the message need not say it again.
+    std::string_view text = err.message;
+    auto prefix = "resource '" + resource + "': ";
+    if (text.substr(0, prefix.size()) == prefix)
+      text.remove_prefix(prefix.size());
+    sink->write(log_level::warning, "resource " + resource, text);
   }
   if (h && *h) {
     struct flag { // reset even when the handler throws

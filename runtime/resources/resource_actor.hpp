@@ -43,16 +43,21 @@ using resource_load_timeout_atom = caf::atom_constant<caf::atom("res_tmout")>;
 /// actor (sync with wait, shutdown) would wait for the very thread that is waiting.
 bool inside_resource_error_handler() noexcept;
 
+class log_sink; // runtime/engine/log_sink.hpp
+
 /// The error handler, settable at any time from any thread.
 class resource_error_hook {
 public:
   void set(resource_error_handler h);
+  /// Every failure also goes to `sink` (the runtime's log), whatever the handler.
+  void log_to(std::shared_ptr<log_sink> sink);
   /// Calls the handler (if any); a throwing handler is ignored so that refreshes go on.
   void report(const std::string& resource, const error& err) const;
 
 private:
   mutable std::mutex mtx_;
   std::shared_ptr<const resource_error_handler> handler_;
+  std::shared_ptr<log_sink> sink_;
 };
 
 /// Declares a resource to the actor. It loads at once if a sync() has already happened.

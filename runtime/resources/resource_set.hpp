@@ -82,6 +82,8 @@ public:
   /// keep it quick; sync() with wait from there throws std::logic_error. Replaces the previous
   /// handler; an empty function removes it.
   void on_error(resource_error_handler handler);
+  /// Every failed load is also reported to `sink` (the runtime's log), whatever on_error has.
+  void log_to(std::shared_ptr<log_sink> sink) { hook_->log_to(std::move(sink)); }
 
   resource_actor actor() const { return actor_; }
 
