@@ -432,7 +432,8 @@ void runtime::shutdown(std::chrono::milliseconds grace) {
   if (in_metrics_callback) // it would wait for the metrics actor, which is running this call
     throw std::logic_error("corral::runtime::shutdown() called from a metrics callback");
   if (inside_resource_error_handler()) // it would wait for the resource actor running this call
-    throw std::logic_error("corral::runtime::shutdown() called from a resource error handler");
+    throw std::logic_error("corral::runtime::shutdown() called from a resource error handler or a "
+                           "log handler on the resource actor");
   std::unordered_map<std::string, cache_core_ptr> caches;
   {
     std::lock_guard<std::mutex> guard{impl_->mtx};
@@ -478,6 +479,9 @@ void runtime::shutdown(std::chrono::milliseconds grace) {
     kv.second->close_sends();
   impl_->resources.close_sends();
   impl_->log->flush_all(); // what repeated since the last housekeeping tick
+  // The handler may capture what the caller destroys once shutdown() returns: a loader abandoned
+  // above that fails later must not call it.
+  impl_->log->close();
 }
 
 } // namespace corral

@@ -2,11 +2,13 @@
 // to rt.on_log(), filtered by runtime_config::log_level and rate-limited per message.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <corral/runtime/runtime.hpp>
@@ -241,6 +243,31 @@ TEST_CASE("a failed resource load reaches the log and the error handler", "[log]
   CHECK(e.message == "load failed: feed down");
   rt.shutdown(); // the resource actor has stopped: `handled` is no longer written
   CHECK(handled == std::vector<std::string>{"fx"});
+}
+
+TEST_CASE("a log handler calling shutdown() on a resource event is refused, not a hang",
+          "[log][runtime]") {
+  runtime rt{quiet_config()};
+  std::promise<std::string> refused;
+  std::atomic<bool> once{false};
+  rt.on_log([&](log_level, std::string_view component, std::string_view) {
+    if (component != "resource fx" || once.exchange(true))
+      return;
+    try {
+      rt.shutdown(); // on the resource actor's thread: it would wait for itself
+      refused.set_value("shutdown returned");
+    } catch (const std::logic_error& e) {
+      refused.set_value(e.what());
+    }
+  });
+  resource_config rc;
+  rc.name = "fx";
+  rc.refresh_interval = 1h;
+  rt.add_resource<std::string>(rc, []() -> std::string { throw std::runtime_error("feed down"); });
+  rt.sync(false);
+  auto answer = refused.get_future();
+  REQUIRE(answer.wait_for(10s) == std::future_status::ready); // a safety net, not a timing
+  CHECK_THAT(answer.get(), Contains("log handler on the resource actor"));
 }
 
 TEST_CASE("loader threads abandoned at shutdown are logged", "[log][runtime]") {

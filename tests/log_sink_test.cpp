@@ -194,6 +194,29 @@ TEST_CASE("the default handler writes one line per event", "[log]") {
                 "corral [warning] runtime: to the file\n");
 }
 
+TEST_CASE("after close() the handler is never called; late events go to the default lines",
+          "[log]") {
+  std::FILE* out = std::tmpfile();
+  REQUIRE(out != nullptr);
+  int handled = 0;
+  {
+    log_sink sink{log_level::warning, 10s, {}, 16, out};
+    sink.set_handler([&](log_level, std::string_view, std::string_view) { ++handled; });
+    sink.write(log_level::warning, "cache p", "before");
+    sink.close(); // what shutdown() does last: the handler's captures may die after it
+    sink.write(log_level::warning, "cache p", "an abandoned loader failed late");
+    sink.flush_all();
+  }
+  std::rewind(out);
+  std::string text;
+  char buf[512];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, out)) > 0;)
+    text.append(buf, n);
+  std::fclose(out);
+  CHECK(handled == 1);
+  CHECK(text == "corral [warning] cache p: an abandoned loader failed late\n");
+}
+
 TEST_CASE("a throwing handler does not escape the sink", "[log]") {
   log_sink sink{log_level::warning};
   sink.set_handler([](log_level, std::string_view, std::string_view) {

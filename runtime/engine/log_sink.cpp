@@ -131,14 +131,35 @@ std::size_t log_sink::tracked() const {
   return keys_.size();
 }
 
+void log_sink::close() noexcept {
+  std::unique_lock<std::mutex> lock{handler_mtx_};
+  closed_ = true;
+  // Bounded: a handler that called shutdown() itself, or one stuck in I/O, must not hang it.
+  delivered_.wait_for(lock, std::chrono::seconds(2), [this] { return delivering_ == 0; });
+}
+
 void log_sink::deliver(const std::vector<event>& events) noexcept {
   if (events.empty())
     return;
   std::shared_ptr<const log_handler> h;
   {
     std::lock_guard<std::mutex> guard{handler_mtx_};
-    h = handler_;
+    if (!closed_) { // once closed, late events (an abandoned loader's) go to the default lines
+      h = handler_;
+      ++delivering_;
+    }
   }
+  struct done { // counted out even when a handler throws
+    log_sink& sink;
+    bool counted;
+    ~done() {
+      if (!counted)
+        return;
+      std::lock_guard<std::mutex> guard{sink.handler_mtx_};
+      if (--sink.delivering_ == 0)
+        sink.delivered_.notify_all();
+    }
+  } counted_out{*this, h != nullptr};
   for (auto& e : events) {
     try {
       if (h) {

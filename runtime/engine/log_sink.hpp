@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <functional>
 #include <list>
@@ -79,6 +80,11 @@ public:
   /// time since the key's first event.
   void flush_all() noexcept;
 
+  /// Stops calling the user's handler (the runtime is shutting down: what the handler captured
+  /// may be gone once shutdown() returns). Waits up to 2 s for calls in progress; later events,
+  /// such as an abandoned loader's failure, are written as default lines to `out`.
+  void close() noexcept;
+
   /// Keys currently tracked (tests).
   std::size_t tracked() const;
 
@@ -121,6 +127,9 @@ private:
 
   std::mutex handler_mtx_;
   std::shared_ptr<const log_handler> handler_;
+  bool closed_ = false;        // close() was called: the handler is not called again
+  std::size_t delivering_ = 0; // calls of the handler in progress
+  std::condition_variable delivered_;
 };
 
 /// "10 s", "1.5 s", "250 ms": how a summary names its window.

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include <httplib.h>
@@ -19,12 +21,17 @@ struct metrics_http_server::impl {
   std::uint16_t port = 0;
   std::thread thread;
   std::atomic<bool> listen_returned{false};
+  std::promise<void> finished; // set when the serving thread is done with the server
+  /// What a scrape reads; cleared by stop(), so that a scrape still being served after stop()
+  /// (a slow client) never reads a runtime that is going away.
+  std::mutex source_mtx;
+  snapshot_source source;
   bool started = false;
   bool stopped = false;
 };
 
 metrics_http_server::metrics_http_server(const std::string& listen)
-    : impl_(std::make_unique<impl>()) {
+    : impl_(std::make_shared<impl>()) {
   std::string why;
   auto address = parse_listen_address(listen, why);
   if (!address)
@@ -64,16 +71,29 @@ void metrics_http_server::start(snapshot_source snapshots) {
   if (impl_->started || impl_->stopped)
     return;
   impl_->started = true;
+  impl_->source = std::move(snapshots);
   auto& server = impl_->server;
-  server.Get("/metrics", [snapshots](const httplib::Request&, httplib::Response& res) {
-    res.set_content(to_prometheus(snapshots()), "text/plain; version=0.0.4; charset=utf-8");
-  });
-  server.Get("/metrics.json", [snapshots](const httplib::Request&, httplib::Response& res) {
-    res.set_content(to_json(snapshots()), "application/json");
-  });
-  impl_->thread = std::thread([this] {
-    impl_->server.listen_after_bind();
-    impl_->listen_returned = true;
+  impl* self = impl_.get(); // the handlers live in self->server, so self outlives them
+  auto serve = [self](httplib::Response& res, bool json) {
+    std::lock_guard<std::mutex> guard{self->source_mtx};
+    if (!self->source) {
+      res.status = 503; // the runtime is shutting down
+      return;
+    }
+    auto snapshots = self->source();
+    if (json)
+      res.set_content(to_json(snapshots), "application/json");
+    else
+      res.set_content(to_prometheus(snapshots), "text/plain; version=0.0.4; charset=utf-8");
+  };
+  server.Get("/metrics",
+             [serve](const httplib::Request&, httplib::Response& res) { serve(res, false); });
+  server.Get("/metrics.json",
+             [serve](const httplib::Request&, httplib::Response& res) { serve(res, true); });
+  impl_->thread = std::thread([keep = impl_] {
+    keep->server.listen_after_bind();
+    keep->listen_returned = true;
+    keep->finished.set_value();
   });
   // httplib's stop() does nothing until the loop runs (is_running()); waiting here for it, a
   // few microseconds, makes a stop() right after start() effective instead of a hang.
@@ -85,9 +105,20 @@ void metrics_http_server::stop() {
   if (impl_->stopped)
     return;
   impl_->stopped = true;
+  {
+    std::lock_guard<std::mutex> guard{impl_->source_mtx}; // waits for a scrape being read
+    impl_->source = nullptr;
+  }
   impl_->server.stop();
-  if (impl_->thread.joinable())
+  if (!impl_->thread.joinable())
+    return;
+  // httplib lets the requests it accepted finish, each bounded only per read: a client sending
+  // a byte every few seconds would hold shutdown for as long as it likes. After 2 s the thread
+  // is left to finish on its own; it owns the server and reads nothing of the runtime.
+  if (impl_->finished.get_future().wait_for(std::chrono::seconds(2)) == std::future_status::ready)
     impl_->thread.join();
+  else
+    impl_->thread.detach();
 }
 
 std::uint16_t metrics_http_server::port() const noexcept {

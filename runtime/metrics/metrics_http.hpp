@@ -38,7 +38,7 @@ public:
 
 private:
   struct impl;
-  std::unique_ptr<impl> impl_;
+  std::shared_ptr<impl> impl_; // shared with the serving thread, which may outlive stop()
 };
 
 } // namespace corral

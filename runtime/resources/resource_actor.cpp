@@ -41,6 +41,13 @@ void resource_error_hook::report(const std::string& resource, const error& err) 
     h = handler_;
     sink = sink_;
   }
+  // Both the log handler and the error handler run on the resource actor's thread: shutdown()
+  // and sync() from either would wait for this very actor, so both run with the flag that makes
+  // those calls throw instead of hanging.
+  struct flag { // reset even when a handler throws
+    flag() { in_error_handler = true; }
+    ~flag() { in_error_handler = false; }
+  } inside;
   if (sink && sink->enabled(log_level::warning)) {
     // The component names the resource; the message need not say it again.
     std::string_view text = err.message;
@@ -50,10 +57,6 @@ void resource_error_hook::report(const std::string& resource, const error& err) 
     sink->write(log_level::warning, "resource " + resource, text);
   }
   if (h && *h) {
-    struct flag { // reset even when the handler throws
-      flag() { in_error_handler = true; }
-      ~flag() { in_error_handler = false; }
-    } inside;
     try {
       (*h)(resource, err);
     } catch (...) {
