@@ -194,7 +194,7 @@ TEST_CASE("the default handler writes one line per event", "[log]") {
                 "corral [warning] runtime: to the file\n");
 }
 
-TEST_CASE("after close() the handler is never called; late events go to the default lines",
+TEST_CASE("after close() the handler is never called, and late events go to the default lines",
           "[log]") {
   std::FILE* out = std::tmpfile();
   REQUIRE(out != nullptr);
